@@ -1,0 +1,51 @@
+# Two commands matter: `make demo` and `make test`. Each one sets up what it needs.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck services venv bench bench-ingest bench-modbus bench-query clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## demo: simulated packaging plant -> Modbus/TCP -> gateway -> SQLite historian (no external service)
+demo: $(STAMP)
+	$(BIN)/isthmus demo --duration $${DURATION:-60}
+	$(BIN)/isthmus tags --data ./isthmus-data | head -20
+	$(BIN)/isthmus query packaging/line1/conveyor/motor/speed --from -5m --every 10s --agg avg --data ./isthmus-data | tail -8
+
+## services: start the local services the integration tests use, if they are down
+services:
+	@bash scripts/services.sh
+
+test: $(STAMP) services
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q -p no:cacheprovider; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$rc
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+bench: bench-ingest bench-modbus bench-query
+
+bench-ingest: $(STAMP) services
+	$(BIN)/python bench/ingest.py
+
+bench-modbus: $(STAMP)
+	$(BIN)/python bench/modbus_poll.py
+
+bench-query: $(STAMP) services
+	$(BIN)/python bench/query.py
+
+clean:
+	rm -rf $(VENV) isthmus-data .pytest_cache .mypy_cache .ruff_cache

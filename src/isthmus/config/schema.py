@@ -1,0 +1,183 @@
+"""The site file's schema: enterprise/site hierarchy, historian, device templates, devices.
+
+Pydantic models with `extra="forbid"`, so that a misspelled key is an error, never ignored.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from isthmus.model import DataType, Tag, validate_tag_path
+
+_NAME = r"^[a-z0-9][a-z0-9_-]*$"
+_ASSET_PATH = r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*){3}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RegisterTable(enum.StrEnum):
+    COIL = "coil"
+    DISCRETE_INPUT = "discrete_input"
+    HOLDING_REGISTER = "holding_register"
+    INPUT_REGISTER = "input_register"
+
+    @property
+    def is_bit(self) -> bool:
+        return self in (RegisterTable.COIL, RegisterTable.DISCRETE_INPUT)
+
+
+class Order(enum.StrEnum):
+    BIG = "big"
+    LITTLE = "little"
+
+
+class PointConfig(_Strict):
+    """One Modbus value: where it lives, how it is encoded, and what it means."""
+
+    table: RegisterTable = RegisterTable.HOLDING_REGISTER
+    address: Annotated[int, Field(ge=0, le=65535)]
+    type: DataType = DataType.UINT16
+    byte_order: Order = Order.BIG
+    word_order: Order = Order.BIG
+    scale: float = 1.0
+    offset: float = 0.0
+    unit: str = ""
+    range: tuple[float, float] | None = None
+    deadband: Annotated[float, Field(ge=0)] = 0.0
+    scan_rate: Annotated[float, Field(gt=0, le=86400)] | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _bits_are_bool(self) -> PointConfig:
+        if self.table.is_bit and self.type != DataType.BOOL:
+            raise ValueError(f"a {self.table.value} holds one bit: type must be bool, "
+                             f"not {self.type.value}")
+        if not self.table.is_bit and self.type == DataType.BOOL:
+            raise ValueError(f"type bool needs table coil or discrete_input, "
+                             f"not {self.table.value}")
+        if self.range is not None and self.range[0] > self.range[1]:
+            raise ValueError(f"range low {self.range[0]} is above high {self.range[1]}")
+        return self
+
+    @property
+    def register_count(self) -> int:
+        """Registers (or bits) the value occupies."""
+        return {DataType.INT32: 2, DataType.UINT32: 2, DataType.FLOAT32: 2,
+                DataType.INT64: 4, DataType.UINT64: 4, DataType.FLOAT64: 4}.get(self.type, 1)
+
+
+class TemplateConfig(_Strict):
+    """A register map defined once and instantiated per device."""
+
+    description: str = ""
+    kind: str = "plc"
+    tags: dict[Annotated[str, Field(pattern=_NAME)], PointConfig]
+
+
+class UnitConfig(_Strict):
+    """One Modbus unit (slave id) behind a link, named by its ISA-95 asset path."""
+
+    unit_id: Annotated[int, Field(ge=0, le=247)]
+    path: Annotated[str, Field(pattern=_ASSET_PATH, description="area/line/cell/asset")]
+    template: str | None = None
+    tags: dict[Annotated[str, Field(pattern=_NAME)], PointConfig] = {}
+    simulate: str | None = Field(default=None,
+                                 description="physics model serving this unit in `isthmus sim`")
+    timeout: Annotated[float, Field(gt=0, le=60)] | None = None
+
+
+class ModbusDeviceConfig(_Strict):
+    """A Modbus/TCP endpoint (a PLC, or a gateway with many units behind it)."""
+
+    name: Annotated[str, Field(pattern=_NAME)]
+    protocol: Literal["modbus"] = "modbus"
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 502
+    timeout: Annotated[float, Field(gt=0, le=60)] = 1.0
+    scan_rate: Annotated[float, Field(gt=0, le=86400)] = 1.0
+    max_requests_per_second: Annotated[float, Field(gt=0)] = 100.0
+    max_gap: Annotated[int, Field(ge=0, le=100)] = 16
+    max_registers: Annotated[int, Field(ge=1, le=125)] = 125
+    max_bits: Annotated[int, Field(ge=1, le=2000)] = 2000
+    units: list[UnitConfig]
+
+    @field_validator("units")
+    @classmethod
+    def _unique_units(cls, units: list[UnitConfig]) -> list[UnitConfig]:
+        seen: set[int] = set()
+        for unit in units:
+            if unit.unit_id in seen:
+                raise ValueError(f"unit_id {unit.unit_id} appears twice")
+            seen.add(unit.unit_id)
+        return units
+
+
+class HistorianConfig(_Strict):
+    url: str | None = Field(default=None, description="sqlite:///PATH or postgresql://…; "
+                            "default: sqlite in the data directory")
+    retention_days: Annotated[float, Field(gt=0)] | None = None
+
+
+class SiteConfig(_Strict):
+    enterprise: Annotated[str, Field(pattern=_NAME)]
+    site: Annotated[str, Field(pattern=_NAME)]
+    description: str = ""
+    historian: HistorianConfig = HistorianConfig()
+    templates: dict[Annotated[str, Field(pattern=_NAME)], TemplateConfig] = {}
+    devices: list[ModbusDeviceConfig] = []
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> SiteConfig:
+        names: set[str] = set()
+        for device in self.devices:
+            if device.name in names:
+                raise ValueError(f"device name {device.name!r} appears twice")
+            names.add(device.name)
+            for unit in device.units:
+                if unit.template is not None and unit.template not in self.templates:
+                    known = ", ".join(sorted(self.templates)) or "none defined"
+                    raise ValueError(f"device {device.name} unit {unit.unit_id}: unknown "
+                                     f"template {unit.template!r} (templates: {known})")
+        return self
+
+    def unit_points(self, device: ModbusDeviceConfig,
+                    unit: UnitConfig) -> dict[str, PointConfig]:
+        """The unit's points: its template's, then its own (which override by name)."""
+        points = dict(self.templates[unit.template].tags) if unit.template else {}
+        points.update(unit.tags)
+        return points
+
+    def tag_path(self, unit: UnitConfig, signal: str) -> str:
+        return validate_tag_path(f"{self.enterprise}/{self.site}/{unit.path}/{signal}")
+
+    def tags(self) -> list[Tag]:
+        """Every configured tag, templates expanded, in configuration order."""
+        out: list[Tag] = []
+        for device in self.devices:
+            for unit in device.units:
+                for signal, point in self.unit_points(device, unit).items():
+                    out.append(tag_of(self, device, unit, signal, point))
+        return out
+
+
+def tag_of(site: SiteConfig, device: ModbusDeviceConfig, unit: UnitConfig, signal: str,
+           point: PointConfig) -> Tag:
+    low, high = point.range if point.range else (None, None)
+    return Tag(
+        path=site.tag_path(unit, signal),
+        unit=point.unit,
+        data_type=point.type,
+        low=low,
+        high=high,
+        deadband=point.deadband,
+        scan_rate_s=point.scan_rate or device.scan_rate,
+        description=point.description,
+        source={"connector": "modbus", "device": device.name, "host": device.host,
+                "port": device.port, "unit_id": unit.unit_id, "table": point.table.value,
+                "address": point.address},
+    )
