@@ -1,0 +1,152 @@
+"""Scenario files: faults injected into the simulated plant at given simulated times.
+
+A scenario is YAML validated by pydantic (unknown keys are errors). Times are seconds or
+durations such as `90s`, `15m`, `2h`, `3d`, `1w`, `1d12h`, counted from the simulation start.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from isthmus.sim.errors import ScenarioError
+
+__all__ = ["BearingWear", "CommLoss", "Drift", "Fault", "Noise", "Scenario", "Spike", "Stuck",
+           "load_scenario", "parse_duration", "shipped_scenarios"]
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a number or a duration string (`45`, `90s`, `2h`, `1d12h`, `500ms`)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"duration {value} is negative")
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a duration: give seconds or e.g. '15m', '2h', '3d'")
+    text = value.strip().replace(" ", "")
+    parts = _PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{value!r} is not a duration: give seconds or e.g. '90s', '15m', "
+                         f"'2h', '3d', '1w', '1d12h'")
+    return sum(float(n) * _UNITS[u] for n, u in parts)
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Fault(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: str = Field(description="a tag path (signal faults), an asset path, or a device "
+                        "name; paths may omit the enterprise/site prefix")
+    start: Duration = 0.0
+    duration: Duration | None = Field(default=None, description="absent: until the end")
+    description: str = ""
+
+    def active(self, t_s: float) -> bool:
+        if t_s < self.start:
+            return False
+        return self.duration is None or t_s < self.start + self.duration
+
+
+class BearingWear(_Fault):
+    """The asset's bearing wears `factor` times faster than normal."""
+
+    kind: Literal["bearing_wear"]
+    factor: Annotated[float, Field(gt=0)] = 20.0
+
+
+class Stuck(_Fault):
+    """The sensor freezes: at `value`, or at its reading when the fault starts."""
+
+    kind: Literal["stuck"]
+    value: float | None = None
+
+
+class Drift(_Fault):
+    """A growing calibration offset: `rate_per_hour` engineering units per simulated hour."""
+
+    kind: Literal["drift"]
+    rate_per_hour: float
+
+
+class Spike(_Fault):
+    """An outlier of `magnitude` added for `width`; repeated `every` if given."""
+
+    kind: Literal["spike"]
+    magnitude: float
+    width: Duration = 1.0
+    every: Annotated[float, BeforeValidator(parse_duration), Field(gt=0)] | None = None
+
+
+class Noise(_Fault):
+    """Extra Gaussian noise of standard deviation `sigma` (engineering units)."""
+
+    kind: Literal["noise"]
+    sigma: Annotated[float, Field(gt=0)]
+
+
+class CommLoss(_Fault):
+    """The target stops answering. `silent`: requests get no response (clients time out);
+    `disconnect` (devices only): the listener and its connections close."""
+
+    kind: Literal["comm_loss"]
+    mode: Literal["silent", "disconnect"] = "silent"
+
+
+Fault = Annotated[BearingWear | Stuck | Drift | Spike | Noise | CommLoss,
+                  Field(discriminator="kind")]
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str = ""
+    faults: list[Fault] = []
+
+
+def shipped_scenarios() -> list[str]:
+    """Names of the scenarios that come with Isthmus."""
+    folder = resources.files("isthmus.sim") / "scenarios"
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir()
+                  if p.name.endswith(".yaml"))
+
+
+def load_scenario(source: str | Path) -> Scenario:
+    """Load a scenario from a file path, or by the name of a shipped one (`bearing-wear`)."""
+    path = Path(source)
+    if path.is_file():
+        text, where = path.read_text(encoding="utf-8"), str(path)
+    elif str(source) in shipped_scenarios():
+        ref = resources.files("isthmus.sim") / "scenarios" / f"{source}.yaml"
+        text, where = ref.read_text(encoding="utf-8"), f"shipped scenario {source}"
+    else:
+        raise ScenarioError(f"scenario {str(source)!r}: no such file, and not a shipped "
+                            f"scenario ({', '.join(shipped_scenarios())})")
+    return parse_scenario(text, where=where)
+
+
+def parse_scenario(text: str, *, where: str = "<scenario>") -> Scenario:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{where}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{where}: expected a mapping with name and faults")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'top level'}: {e['msg']}"
+                             for e in exc.errors())
+        raise ScenarioError(f"{where}: {problems}") from exc
