@@ -15,7 +15,15 @@ import numpy.typing as npt
 from isthmus.config.schema import Order
 from isthmus.model import DataType
 
-__all__ = ["WORDS", "decode_registers", "encode_value"]
+__all__ = [
+    "WORDS",
+    "byte_index",
+    "decode_gathered",
+    "decode_registers",
+    "decode_value",
+    "encode_value",
+    "wire_bytes",
+]
 
 #: 16-bit words each data type occupies.
 WORDS: dict[DataType, int] = {
@@ -87,3 +95,34 @@ def decode_value(registers: Sequence[int], data_type: DataType, *,
     regs = np.asarray(registers, dtype=np.uint16)
     return float(decode_registers(regs, np.zeros(1, np.intp), data_type,
                                   byte_order=byte_order, word_order=word_order)[0])
+
+
+def byte_index(
+    offsets: npt.NDArray[np.intp],
+    data_type: DataType,
+    *,
+    byte_order: Order = Order.BIG,
+    word_order: Order = Order.BIG,
+) -> npt.NDArray[np.intp]:
+    """For values starting at `offsets` (in registers), the indices of their bytes in the
+    response's wire bytes (each register most significant byte first), least significant
+    byte first: `wire[index].view('<…')` then decodes every value at once, whatever its
+    byte and word order. Computed once at plan time."""
+    words = WORDS[data_type]
+    word_seq = np.arange(words) if word_order == Order.BIG else np.arange(words)[::-1]
+    pair = np.array([0, 1]) if byte_order == Order.BIG else np.array([1, 0])
+    msb_first = (2 * word_seq[:, None] + pair[None, :]).reshape(-1)   # within one value
+    lsb_first = msb_first[::-1]
+    index = 2 * np.asarray(offsets, dtype=np.intp)[:, None] + lsb_first[None, :]
+    return np.asarray(index, dtype=np.intp)
+
+
+def wire_bytes(registers: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8]:
+    """The registers as the bytes that travelled on the wire (big-endian words)."""
+    return registers.astype(">u2").view(np.uint8)
+
+
+def decode_gathered(wire: npt.NDArray[np.uint8], index: npt.NDArray[np.intp],
+                    data_type: DataType) -> npt.NDArray[np.generic]:
+    """Values (in their native dtype) whose bytes `index` (from `byte_index`) selects."""
+    return wire[index].view(_NUMPY[data_type]).reshape(-1)
