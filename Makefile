@@ -19,7 +19,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/isthmus demo --duration $${DURATION:-60}
 	$(BIN)/isthmus tags --data ./isthmus-data | head -20
-	$(BIN)/isthmus query packaging/line1/conveyor/motor/speed --from -5m --every 10s --agg avg --data ./isthmus-data | tail -8
+	$(BIN)/isthmus query acme/lyon/packaging/line1/filler/filler/fill_weight --from -5m --every 10s --agg avg --data ./isthmus-data | tail -8
 
 ## services: start the local services the integration tests use, if they are down
 services:

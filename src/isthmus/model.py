@@ -253,8 +253,8 @@ class SampleBatch:
     def __len__(self) -> int:
         return len(self.tag_id)
 
-    def take(self, index: npt.ArrayLike) -> SampleBatch:
-        """Rows selected by a boolean mask or an index array (a new batch)."""
+    def take(self, index: npt.NDArray[np.bool_] | npt.NDArray[np.intp] | slice) -> SampleBatch:
+        """Rows selected by a boolean mask, an index array or a slice (a new batch)."""
         return SampleBatch(self.tag_id[index], self.ts[index], self.value[index],
                            self.quality[index], self.ts_gateway[index])
 

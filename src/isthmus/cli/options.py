@@ -1,0 +1,49 @@
+"""Options shared by several commands, and where each command finds the data directory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_DATA = "./isthmus-data"
+
+
+def data_option(func: F) -> F:
+    return click.option(
+        "--data", "data_dir", default=DEFAULT_DATA, show_default=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Data directory (historian, buffer, quarantine). `demo` and `query` meet here.",
+    )(func)
+
+
+def historian_option(func: F) -> F:
+    return click.option(
+        "--historian", "historian_url", default=None, metavar="URL",
+        help="sqlite:///PATH or postgresql://… (default: the site file's, else "
+             "sqlite in --data).",
+    )(func)
+
+
+def config_option(*, required: bool) -> Callable[[F], F]:
+    def wrap(func: F) -> F:
+        return click.option(
+            "-c", "--config", "config_path", required=required, metavar="FILE",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Site file (YAML)." + ("" if required else
+                                        " Default: the embedded packaging plant."),
+        )(func)
+    return wrap
+
+
+def historian_url(data_dir: Path, explicit: str | None, configured: str | None = None) -> str:
+    """The URL from the command line, else the site file, else SQLite in the data dir."""
+    if explicit:
+        return explicit
+    if configured:
+        return configured
+    return f"sqlite:///{(data_dir / 'historian.db').as_posix()}"

@@ -1,0 +1,180 @@
+"""The running gateway: connectors → bus → historian, supervised, with a clean stop.
+
+On stop (SIGINT/SIGTERM or a duration) the connectors stop first, then every sample the bus
+accepted is written before the historian closes: nothing accepted is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from isthmus.bus import Bus
+from isthmus.config.schema import SiteConfig
+from isthmus.historian import Historian, HistorianUnavailable
+from isthmus.model import Event, EventKind, SampleBatch, Severity, TagRegistry, now_ns
+from isthmus.sinks import HistorianSink, SinkStats
+
+__all__ = ["Connector", "Gateway", "GatewayReport", "supervise"]
+
+log = logging.getLogger(__name__)
+
+
+class Connector(Protocol):
+    name: str
+
+    async def run(self, emit_samples: Callable[[SampleBatch], Awaitable[None]],
+                  emit_event: Callable[[Event], Awaitable[None]]) -> None: ...
+
+
+@dataclass(slots=True)
+class GatewayReport:
+    duration_s: float = 0.0
+    samples_published: int = 0
+    events_published: int = 0
+    sink: SinkStats = field(default_factory=SinkStats)
+    connector_restarts: int = 0
+
+
+async def supervise(
+    name: str,
+    run: Callable[[], Awaitable[None]],
+    report: Callable[[Event], Awaitable[None]],
+    *,
+    max_backoff_s: float = 30.0,
+    on_restart: Callable[[], None] = lambda: None,
+) -> None:
+    """Run `run` until cancelled; an unexpected exception is logged with its traceback,
+    reported as an event, and the task restarted after a capped backoff."""
+    backoff = 0.5
+    while True:
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # task boundary: count, log, report, restart
+            log.exception("%s crashed; restarting in %.1f s", name, backoff)
+            on_restart()
+            await report(Event(now_ns(), EventKind.SYSTEM, Severity.HIGH,
+                               f"{name} crashed ({type(exc).__name__}: {exc}); restarting",
+                               source=name))
+            await asyncio.sleep(backoff * (0.5 + random.random()))
+            backoff = min(backoff * 2, max_backoff_s)
+
+
+class Gateway:
+    """Reads the site's devices into its historian until `stop` is set."""
+
+    def __init__(
+        self,
+        site: SiteConfig,
+        historian: Historian,
+        *,
+        data_dir: Path,
+        status: Callable[[str], None] | None = None,
+        status_every_s: float = 10.0,
+    ) -> None:
+        self.site = site
+        self.historian = historian
+        self.data_dir = data_dir
+        self.bus = Bus()
+        self.report = GatewayReport()
+        self._status = status
+        self._status_every_s = status_every_s
+        self._connectors: Sequence[Connector] = ()
+
+    def start_registry(self) -> TagRegistry | None:
+        """Register the site's tags with the historian, which owns their ids. When the
+        historian is down, the ids it gave last time (cached in the data directory) let the
+        gateway start and buffer; None if there is no usable cache yet."""
+        tags = self.site.tags()
+        cache = self.data_dir / "namespace.json"
+        try:
+            registry = self.historian.register_tags(tags)
+        except HistorianUnavailable as exc:
+            known = json.loads(cache.read_text()) if cache.exists() else {}
+            if not all(t.path in known for t in tags):
+                log.warning("historian unavailable (%s) and no cached namespace", exc)
+                return None
+            return TagRegistry((int(known[t.path]), t) for t in tags)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({t.path: i for i, t in registry}))
+        return registry
+
+    async def _registry(self, stop: asyncio.Event) -> TagRegistry | None:
+        while (registry := await asyncio.to_thread(self.start_registry)) is None:
+            if self._status is not None:
+                self._status("waiting for the historian to register the namespace…")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 2.0)
+            if stop.is_set():
+                return None
+        return registry
+
+    def build_connectors(self, registry: TagRegistry) -> Sequence[Connector]:
+        from isthmus.connectors.modbus import build_connectors
+
+        return build_connectors(self.site, registry)
+
+    async def run(self, stop: asyncio.Event) -> GatewayReport:
+        started = time.monotonic()
+        registry = await self._registry(stop)
+        if registry is None:
+            return self.report
+        self._connectors = self.build_connectors(registry)
+        subscription = self.bus.subscribe("historian", durable=True, maxsize=1024)
+        sink = HistorianSink(self.historian, subscription,
+                             quarantine_dir=self.data_dir / "quarantine")
+        async with asyncio.TaskGroup() as group:
+            sink_task = group.create_task(sink.run())
+            workers = [group.create_task(self._supervised(c)) for c in self._connectors]
+            if self._status is not None:
+                workers.append(group.create_task(self._status_loop(sink)))
+            await self.bus.publish(Event(now_ns(), EventKind.SYSTEM, Severity.INFO,
+                                         f"gateway started: {len(registry)} tags, "
+                                         f"{len(self._connectors)} links", source="gateway"))
+            await stop.wait()
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await self.bus.publish(Event(now_ns(), EventKind.SYSTEM, Severity.INFO,
+                                         "gateway stopping: flushing", source="gateway"))
+            await self.bus.close()
+        self.report.sink = sink_task.result()
+        self.report.samples_published = self.bus.published_samples
+        self.report.events_published = self.bus.published_events
+        self.report.duration_s = time.monotonic() - started
+        return self.report
+
+    async def _supervised(self, connector: Connector) -> None:
+        def restarted() -> None:
+            self.report.connector_restarts += 1
+
+        await supervise(
+            f"connector {connector.name}",
+            lambda: connector.run(self.bus.publish, self.bus.publish),
+            self.bus.publish,
+            on_restart=restarted,
+        )
+
+    async def _status_loop(self, sink: HistorianSink) -> None:
+        assert self._status is not None
+        while True:
+            await asyncio.sleep(self._status_every_s)
+            self._status(self.status_line(sink))
+
+    def status_line(self, sink: HistorianSink) -> str:
+        health = [c.health() for c in self._connectors if hasattr(c, "health")]
+        up = sum(1 for h in health if getattr(h, "connected", False))
+        return (f"samples accepted {self.bus.published_samples:,} · written "
+                f"{sink.stats.samples_written:,} · links up {up}/{len(health)} · "
+                f"events {self.bus.published_events}")
