@@ -133,12 +133,15 @@ class Gateway:
         self._connectors = self.build_connectors(registry)
         subscription = self.bus.subscribe("historian", durable=True, maxsize=1024)
         sink = HistorianSink(self.historian, subscription,
-                             quarantine_dir=self.data_dir / "quarantine")
+                             quarantine_dir=self.data_dir / "quarantine", linger_s=0.25)
         async with asyncio.TaskGroup() as group:
             sink_task = group.create_task(sink.run())
             workers = [group.create_task(self._supervised(c)) for c in self._connectors]
             if self._status is not None:
                 workers.append(group.create_task(self._status_loop(sink)))
+            if self.site.historian.retention_days is not None:
+                workers.append(group.create_task(self._retention_loop(
+                    self.site.historian.retention_days)))
             await self.bus.publish(Event(now_ns(), EventKind.SYSTEM, Severity.INFO,
                                          f"gateway started: {len(registry)} tags, "
                                          f"{len(self._connectors)} links", source="gateway"))
@@ -165,6 +168,22 @@ class Gateway:
             self.bus.publish,
             on_restart=restarted,
         )
+
+    async def _retention_loop(self, days: float, *, every_s: float = 3600.0) -> None:
+        """Delete history older than the configured retention, at start and then hourly."""
+        while True:
+            cutoff = now_ns() - int(days * 86400e9)
+            try:
+                removed = await asyncio.to_thread(self.historian.apply_retention, cutoff)
+            except HistorianUnavailable as exc:
+                log.warning("retention skipped: historian unavailable (%s)", exc)
+            else:
+                if removed:
+                    await self.bus.publish(Event(
+                        now_ns(), EventKind.SYSTEM, Severity.INFO,
+                        f"retention: removed {removed:,} samples older than {days:g} days",
+                        source="gateway", data={"removed": removed}))
+            await asyncio.sleep(every_s)
 
     async def _status_loop(self, sink: HistorianSink) -> None:
         assert self._status is not None

@@ -55,13 +55,15 @@ class HistorianSink:
         *,
         quarantine_dir: Path,
         report: Callable[[Event], Awaitable[None]] | None = None,
-        coalesce: int = 64,
+        coalesce: int = 1024,
+        linger_s: float = 0.0,
     ) -> None:
         self._historian = historian
         self._subscription = subscription
         self._quarantine_dir = quarantine_dir
         self._report = report
         self._coalesce = coalesce
+        self._linger_s = linger_s
         self._pending_events: list[Event] = []
         self._max_pending_events = 10_000
         self.stats = SinkStats()
@@ -69,6 +71,9 @@ class HistorianSink:
     async def run(self) -> SinkStats:
         """Consume until the bus closes and every accepted message is written."""
         while (first := await self._subscription.get()) is not None:
+            if self._linger_s > 0:
+                # a short wait gathers one write's worth of polls: fewer, larger blocks
+                await asyncio.sleep(self._linger_s)
             more, ended = self._subscription.get_ready(self._coalesce)
             await self._write([first, *more])
             if ended:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from isthmus.cli.options import config_option
+from isthmus.cli.options import config_option, data_option, historian_url
 from isthmus.config import SiteConfig, SiteConfigError, check_site, format_check_report, load_site
 
 EXIT_CONFIG_ERROR = 2
@@ -24,12 +24,15 @@ def load_or_exit(path: Path) -> SiteConfig:
 
 @click.command("check")
 @config_option(required=True)
-def check_command(config_path: Path) -> None:
+@data_option
+def check_command(config_path: Path, data_dir: Path) -> None:
     """Validate a site file; report every error with file:line and exit 2 if any."""
     report = check_site(config_path)
     text = format_check_report(report)
     if report.ok:
         click.echo(text)
+        assert report.site is not None
+        click.echo(f"historian: {historian_url(data_dir, None, report.site.historian.url)}")
         return
     click.echo(text, err=True)
     sys.exit(EXIT_CONFIG_ERROR)
