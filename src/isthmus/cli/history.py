@@ -120,7 +120,7 @@ def tags_command(pattern: str, latest: bool, fmt: str, data_dir: Path,
         for i, ts, v, q in zip(last.tag_id, last.ts, last.value, last.quality, strict=True)}
     rows: list[list[object]] = []
     for tag_id, tag in chosen:
-        rng = "" if tag.low is None else f"{tag.low:g}..{tag.high:g}"
+        rng = "" if tag.low is None else f"{tag.low:.12g}..{tag.high:.12g}"
         row: list[object] = [tag.path, tag.unit, tag.data_type.value, rng]
         if latest:
             ts, value, quality = latest_by_id.get(tag_id, (None, None, None))

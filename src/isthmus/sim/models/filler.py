@@ -57,7 +57,9 @@ class Filler(AssetModel):
             self.rate = 0.0
             return
         count = int(self.rng.poisson(_RATE_PER_S * speed_frac * dt_s))
-        self.rate = 60.0 * count / dt_s if dt_s > 0 else 0.0
+        if dt_s > 0:  # bottles/min smoothed over ~10 s, as a filler's HMI shows it
+            alpha = -math.expm1(-dt_s / 10.0)
+            self.rate += alpha * (60.0 * count / dt_s - self.rate)
         if count == 0:
             return
         weights = self.rng.normal(self.setpoint + self.bias, _SIGMA_G, count)
