@@ -126,3 +126,60 @@ async def test_supervisor_restarts_a_crashed_task_and_reports_it() -> None:
 @pytest.fixture(autouse=True)
 def _fast_supervisor(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("isthmus.gateway.random.random", lambda: 0.0)
+
+
+FAULTS = """
+name: outage-test
+faults:
+  - kind: comm_loss
+    target: utilities/water/storage/tank
+    start: 1s
+    duration: 2s
+    mode: silent
+  - kind: comm_loss
+    target: energy-meter
+    start: 1s
+    duration: 2s
+    mode: disconnect
+"""
+
+
+async def test_a_silent_unit_and_a_dropped_link_become_bad_quality_and_events_only(
+        tmp_path: Path) -> None:
+    from isthmus.model import Quality, is_bad, is_good
+    from isthmus.sim import parse_scenario
+
+    site = relocate(load_site(embedded_site_path()), "127.0.36.")
+    data = site.model_dump(mode="json")
+    for device in data["devices"]:
+        device["timeout"] = 0.3
+        device["scan_rate"] = 0.5
+    site = SiteConfig.model_validate(data)
+    historian = open_historian(f"sqlite:///{tmp_path / 'h.db'}")
+    stop, sim_stop = asyncio.Event(), asyncio.Event()
+    plant = Plant(site, seed=2, scenario=parse_scenario(FAULTS))
+    async with SimulatorServer(plant) as server:
+        sim = asyncio.create_task(server.run_until(sim_stop))
+        gateway = Gateway(site, historian, data_dir=tmp_path)
+        asyncio.get_running_loop().call_later(10.0, stop.set)
+        await gateway.run(stop)
+        sim_stop.set()
+        await sim
+    end = now_ns() + 1
+
+    def qualities(path: str) -> list[int]:
+        return [int(q) for q in historian.raw(f"acme/lyon/{path}", 0, end).quality]
+
+    tank = qualities("utilities/water/storage/tank/level")
+    assert any(is_bad(q) for q in tank), "the silent unit's tags must turn bad"
+    assert is_good(tank[-1]), "and good again once it answers"
+    pump = qualities("utilities/water/pumping/pump/pressure")
+    assert all(is_good(q) for q in pump), "the other unit on the same link keeps flowing"
+    meter = qualities("utilities/power/main/meter/kw")
+    assert any(q in (Quality.BAD_NOT_CONNECTED, Quality.BAD_COMMUNICATION_ERROR,
+                     Quality.BAD_TIMEOUT) for q in meter)
+    assert is_good(meter[-1])
+    states = [e.data.get("state") for e in historian.events(0, end)]
+    assert states.count("unit_down") == 1 and states.count("unit_up") == 1, states
+    assert gateway.report.connector_restarts == 0
+    historian.close()
