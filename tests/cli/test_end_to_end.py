@@ -122,7 +122,7 @@ def test_plan_prints_the_requests_for_the_demo_site() -> None:
 
 
 def test_every_command_has_help() -> None:
-    for command in ("demo", "sim", "run", "check", "plan", "query", "tags"):
+    for command in ("demo", "sim", "run", "check", "plan", "query", "tags", "monitor"):
         out = isthmus(command, "--help")
         assert out.returncode == 0 and "Usage" in out.stdout, command
 

@@ -8,6 +8,7 @@ import sys
 import click
 
 from isthmus.cli.history import query_command, tags_command
+from isthmus.cli.monitor import monitor_command
 from isthmus.cli.running import demo_command, run_command, sim_command
 from isthmus.cli.site import check_command, plan_command
 
@@ -31,5 +32,5 @@ def main(verbose: bool) -> None:
 
 
 for command in (demo_command, sim_command, run_command, check_command, plan_command,
-                query_command, tags_command):
+                query_command, tags_command, monitor_command):
     main.add_command(command)

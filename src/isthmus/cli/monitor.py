@@ -1,0 +1,94 @@
+"""`isthmus monitor --pcap FILE…`: the passive OT security monitor over capture files.
+
+Events go to --out as ECS-like JSON lines; the inventory, communication map and counters
+to --json-summary; the communication map to --dot; a summary table to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from isthmus.cli.tables import render
+from isthmus.security import Monitor, MonitorEvent, MonitorSummary, Progress, to_ecs
+
+__all__ = ["monitor_command"]
+
+
+def _progress(progress: Progress) -> None:
+    rate = progress.frames / progress.elapsed_s if progress.elapsed_s > 0 else 0.0
+    click.echo(f"{progress.path}: {progress.frames:,} frames, {progress.events:,} events "
+               f"({rate:,.0f} frames/s)", err=True)
+
+
+def _table(title: str, columns: list[str], rows: list[list[object]], out: TextIO) -> None:
+    if not rows:
+        return
+    out.write(f"\n{title}\n")
+    render(columns, rows, "table", out)
+
+
+def _print_summary(summary: MonitorSummary, out: TextIO) -> None:
+    out.write(f"{summary.frames:,} frames, {summary.events:,} protocol events, "
+              f"{summary.anomalies:,} anomalies, {len(summary.hosts)} hosts\n")
+    _table("Hosts", ["ip", "role", "mac", "client of", "server of", "identity"],
+           [[h["ip"], h["role"], ",".join(h["macs"]), ",".join(h["client_of"]),
+             ",".join(h["server_of"]), " ".join(h.get("identity", {}).values())]
+            for h in summary.hosts], out)
+    _table("Functions", ["protocol", "function", "direction", "count"],
+           [[*key.split("/"), count] for key, count in summary.functions.items()], out)
+    _table("Anomalies", ["layer", "reason", "count"],
+           [[*key.split("/", 1), count] for key, count in summary.anomalies_by_reason.items()],
+           out)
+    _table("Events by severity", ["severity", "count"],
+           [[name, count] for name, count in sorted(summary.events_by_severity.items())], out)
+
+
+@click.command("monitor")
+@click.option("--pcap", "pcaps", multiple=True, required=True, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="A pcap or pcapng capture (repeat for several, read in order).")
+@click.option("--out", "out_path", default=None, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Write events as JSON lines here ('-' for stdout).")
+@click.option("--json-summary", "summary_path", default=None, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the inventory, communication map and counters as JSON here.")
+@click.option("--dot", "dot_path", default=None, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the communication map as a Graphviz DOT graph here.")
+def monitor_command(pcaps: tuple[Path, ...], out_path: Path | None,
+                    summary_path: Path | None, dot_path: Path | None) -> None:
+    """Passive OT security monitor: dissect the industrial traffic in capture files
+    (Modbus/TCP, recognised by content on any port), list hosts and their roles, map who
+    talks to whom, report protocol anomalies. Never sends a packet."""
+    to_stdout = out_path is not None and str(out_path) == "-"
+    events_file: TextIO | None = None
+    if out_path is not None:
+        events_file = sys.stdout if to_stdout else out_path.open("w", encoding="utf-8")
+
+    def sink(event: MonitorEvent) -> None:
+        assert events_file is not None
+        events_file.write(json.dumps(to_ecs(event), separators=(",", ":")) + "\n")
+
+    monitor = Monitor(sink=sink if events_file is not None else None)
+    try:
+        for path in pcaps:
+            monitor.read(path, progress=_progress)
+        summary = monitor.finish()
+    finally:
+        if events_file is not None and not to_stdout:
+            events_file.close()
+    if summary_path is not None:
+        summary_path.write_text(json.dumps(summary.to_dict(), indent=2) + "\n",
+                                encoding="utf-8")
+    if dot_path is not None:
+        dot_path.write_text(monitor.comms.to_dot(monitor.inventory), encoding="utf-8")
+    _print_summary(summary, sys.stderr if to_stdout else sys.stdout)
+    unreadable = summary.anomalies_by_reason.get("capture/unreadable", 0)
+    if unreadable == len(pcaps):
+        raise click.ClickException("no capture could be read (see the anomalies above)")
