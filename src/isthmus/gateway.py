@@ -17,6 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from isthmus.analytics.alarms import (
+    AlarmEngine,
+    latest_records,
+    read_alarm_events,
+    records_of,
+)
 from isthmus.bus import Bus
 from isthmus.config.schema import SiteConfig
 from isthmus.historian import Historian, HistorianUnavailable
@@ -134,8 +140,12 @@ class Gateway:
         subscription = self.bus.subscribe("historian", durable=True, maxsize=1024)
         sink = HistorianSink(self.historian, subscription,
                              quarantine_dir=self.data_dir / "quarantine", linger_s=0.25)
+        alarms = await self._alarm_engine(registry)
         async with asyncio.TaskGroup() as group:
             sink_task = group.create_task(sink.run())
+            alarm_task = None if alarms is None else group.create_task(
+                alarms.run(self.bus.subscribe("alarms", durable=True, maxsize=1024),
+                           self.bus.publish))
             workers = [group.create_task(self._supervised(c)) for c in self._connectors]
             if self._status is not None:
                 workers.append(group.create_task(self._status_loop(sink)))
@@ -153,10 +163,32 @@ class Gateway:
                                          "gateway stopping: flushing", source="gateway"))
             await self.bus.close()
         self.report.sink = sink_task.result()
+        if alarm_task is not None and alarm_task.result().unpublished:
+            # alarm events raised while the bus was closing: stored directly, never dropped
+            await asyncio.to_thread(self.historian.write_events, alarm_task.result().unpublished)
         self.report.samples_published = self.bus.published_samples
         self.report.events_published = self.bus.published_events
         self.report.duration_s = time.monotonic() - started
         return self.report
+
+    async def _alarm_engine(self, registry: TagRegistry) -> AlarmEngine | None:
+        """The site's alarm engine, its state restored from the stored alarm events."""
+        if not self.site.alarms:
+            return None
+        engine = AlarmEngine(self.site, registry)
+
+        def restore() -> int:
+            events = read_alarm_events(self.historian, 0, now_ns() + 1)
+            return engine.restore(latest_records(records_of(events)).values())
+
+        try:
+            restored = await asyncio.to_thread(restore)
+        except HistorianUnavailable as exc:
+            log.warning("alarm states not restored: historian unavailable (%s)", exc)
+        else:
+            log.info("alarm engine: %d alarms, %d states restored", len(self.site.alarms),
+                     restored)
+        return engine
 
     async def _supervised(self, connector: Connector) -> None:
         def restarted() -> None:

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from isthmus.cli.alarms import alarms_command
 from isthmus.cli.history import query_command, tags_command
 from isthmus.cli.monitor import monitor_command
 from isthmus.cli.running import demo_command, run_command, sim_command
@@ -32,5 +33,5 @@ def main(verbose: bool) -> None:
 
 
 for command in (demo_command, sim_command, run_command, check_command, plan_command,
-                query_command, tags_command, monitor_command):
+                query_command, tags_command, monitor_command, alarms_command):
     main.add_command(command)

@@ -8,8 +8,16 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from isthmus.config.alarms import AlarmConfig, check_alarm_references
 from isthmus.model import DataType, Tag, validate_tag_path
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
@@ -130,6 +138,23 @@ class SiteConfig(_Strict):
     historian: HistorianConfig = HistorianConfig()
     templates: dict[Annotated[str, Field(pattern=_NAME)], TemplateConfig] = {}
     devices: list[ModbusDeviceConfig] = []
+    alarms: list[AlarmConfig] = []
+
+    @field_validator("alarms")
+    @classmethod
+    def _alarm_tags_exist(cls, alarms: list[AlarmConfig],
+                          info: ValidationInfo) -> list[AlarmConfig]:
+        data = info.data
+        if not alarms or not {"enterprise", "site", "templates", "devices"} <= data.keys():
+            return alarms  # the invalid parts are reported on their own
+        templates: dict[str, TemplateConfig] = data["templates"]
+        prefix = f"{data['enterprise']}/{data['site']}"
+        known = {f"{prefix}/{unit.path}/{signal}"
+                 for device in data["devices"] for unit in device.units
+                 for signal in [*(templates[unit.template].tags if unit.template in templates
+                                  else ()), *unit.tags]}
+        check_alarm_references(alarms, prefix, known)
+        return alarms
 
     @model_validator(mode="after")
     def _references_resolve(self) -> SiteConfig:
