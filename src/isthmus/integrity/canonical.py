@@ -1,0 +1,157 @@
+"""The canonical byte encoding of a sample batch and its header: the exact bytes a gateway
+signs and a receiver re-derives. Version 1, all integers little-endian:
+
+    offset  size  field
+    0       4     magic b"ISTB"
+    4       2     version = 1 (uint16)
+    6       2     flags = 0 (uint16, reserved)
+    8       2     g = length of gateway id in UTF-8 (uint16), then g bytes
+    …       2     s = length of source in UTF-8 (uint16), then s bytes
+    …       8     seq (uint64), per-source sequence number
+    …       8     n = number of samples (uint64)
+    …       4n    tag_id     int32
+    …       8n    ts         int64   ns since the epoch, UTC (source time)
+    …       8n    value      float64 every NaN written as 0x7FF8000000000000
+    …       4n    quality    uint32  OPC UA StatusCode
+    …       8n    ts_gateway int64   ns since the epoch, UTC (gateway time)
+
+Columns are written whole with numpy, never sample by sample. The magic and version start
+every message, and a signed-note text can never start with byte 0x01 after "ISTB" (control
+characters are not allowed in notes), so batch and checkpoint signatures cannot be confused.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from isthmus.integrity.errors import CanonicalFormError
+from isthmus.model import SampleBatch
+
+__all__ = ["CANONICAL_NAN", "MAGIC", "VERSION", "BatchHeader", "decode_batch", "encode_batch"]
+
+MAGIC = b"ISTB"
+VERSION = 1
+#: The one NaN bit pattern in the encoding (quiet NaN, sign clear).
+CANONICAL_NAN = 0x7FF8000000000000
+
+_PREAMBLE = struct.Struct("<4sHH")
+_LENGTH = struct.Struct("<H")
+_COUNTS = struct.Struct("<QQ")
+_MAX_SEQ = (1 << 64) - 1
+_COLUMNS: tuple[tuple[str, str, type[np.generic]], ...] = (
+    ("tag_id", "<i4", np.int32),
+    ("ts", "<i8", np.int64),
+    ("value", "<f8", np.float64),
+    ("quality", "<u4", np.uint32),
+    ("ts_gateway", "<i8", np.int64),
+)
+_BYTES_PER_SAMPLE = 32
+
+
+def _check_name(value: str, what: str) -> bytes:
+    if not isinstance(value, str) or not value:
+        raise CanonicalFormError(f"batch header {what} must be a non-empty string")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise CanonicalFormError(f"batch header {what} {value!r} contains a control character")
+    try:
+        raw = value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CanonicalFormError(f"batch header {what} {value!r} is not valid Unicode") from None
+    if len(raw) > 0xFFFF:
+        raise CanonicalFormError(f"batch header {what} is {len(raw)} bytes; at most 65535")
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class BatchHeader:
+    """Who produced a batch: the gateway, the source (connector or device) within it, and the
+    batch's position in that source's stream (0, 1, 2, … without gaps)."""
+
+    gateway_id: str
+    source: str
+    seq: int
+
+    def __post_init__(self) -> None:
+        _check_name(self.gateway_id, "gateway_id")
+        _check_name(self.source, "source")
+        if isinstance(self.seq, bool) or not isinstance(self.seq, int):
+            raise CanonicalFormError(f"batch header seq must be an integer, not {self.seq!r}")
+        if not 0 <= self.seq <= _MAX_SEQ:
+            raise CanonicalFormError(f"batch header seq {self.seq} is outside 0 … 2^64-1")
+
+
+def encode_batch(header: BatchHeader, batch: SampleBatch) -> bytes:
+    """The canonical version-1 bytes of `header` and `batch`."""
+    gateway = _check_name(header.gateway_id, "gateway_id")
+    source = _check_name(header.source, "source")
+    values = np.ascontiguousarray(batch.value, dtype="<f8").view("<u8")
+    nan = np.isnan(batch.value)
+    if nan.any():
+        values = values.copy()
+        values[nan] = CANONICAL_NAN
+    parts = [
+        _PREAMBLE.pack(MAGIC, VERSION, 0),
+        _LENGTH.pack(len(gateway)),
+        gateway,
+        _LENGTH.pack(len(source)),
+        source,
+        _COUNTS.pack(header.seq, len(batch)),
+        np.ascontiguousarray(batch.tag_id, dtype="<i4").tobytes(),
+        np.ascontiguousarray(batch.ts, dtype="<i8").tobytes(),
+        values.tobytes(),
+        np.ascontiguousarray(batch.quality, dtype="<u4").tobytes(),
+        np.ascontiguousarray(batch.ts_gateway, dtype="<i8").tobytes(),
+    ]
+    return b"".join(parts)
+
+
+def _read_name(data: bytes, offset: int, what: str) -> tuple[str, int]:
+    if offset + 2 > len(data):
+        raise CanonicalFormError(f"canonical batch ends inside the {what} length at {offset}")
+    (length,) = _LENGTH.unpack_from(data, offset)
+    start, end = offset + 2, offset + 2 + length
+    if end > len(data):
+        raise CanonicalFormError(f"canonical batch ends inside the {what} at {start}")
+    try:
+        return data[start:end].decode("utf-8"), end
+    except UnicodeDecodeError:
+        raise CanonicalFormError(f"canonical batch {what} at {start} is not UTF-8") from None
+
+
+def decode_batch(data: bytes) -> tuple[BatchHeader, SampleBatch]:
+    """Read canonical version-1 bytes back (strictly: exact length, known version, no flags,
+    only the canonical NaN), so that encoding the result gives the same bytes."""
+    if len(data) < _PREAMBLE.size:
+        raise CanonicalFormError(f"canonical batch is {len(data)} bytes; the preamble is 8")
+    magic, version, flags = _PREAMBLE.unpack_from(data, 0)
+    if magic != MAGIC:
+        raise CanonicalFormError(f"canonical batch starts with {magic!r}, not {MAGIC!r}")
+    if version != VERSION or flags != 0:
+        raise CanonicalFormError(
+            f"canonical batch version {version} flags {flags:#x}: only version {VERSION} "
+            "without flags is known"
+        )
+    gateway_id, offset = _read_name(data, _PREAMBLE.size, "gateway id")
+    source, offset = _read_name(data, offset, "source")
+    if offset + _COUNTS.size > len(data):
+        raise CanonicalFormError(f"canonical batch ends inside seq/count at {offset}")
+    seq, count = _COUNTS.unpack_from(data, offset)
+    offset += _COUNTS.size
+    expected = offset + count * _BYTES_PER_SAMPLE
+    if len(data) != expected:
+        raise CanonicalFormError(
+            f"canonical batch of {count} samples must be {expected} bytes, not {len(data)}"
+        )
+    columns = []
+    for _name, wire, native in _COLUMNS:
+        width = np.dtype(wire).itemsize * count
+        columns.append(np.frombuffer(data, dtype=wire, count=count, offset=offset).astype(native))
+        offset += width
+    bits = columns[2].view(np.uint64)
+    if (np.isnan(columns[2]) & (bits != CANONICAL_NAN)).any():
+        raise CanonicalFormError("canonical batch holds a NaN that is not the canonical NaN")
+    header = BatchHeader(gateway_id, source, seq)
+    return header, SampleBatch(*columns)
