@@ -18,6 +18,7 @@ from isthmus.security.capture import (
     open_capture,
 )
 from isthmus.security.errors import CaptureFormatError
+from isthmus.security.events import Anomaly
 from tests.security.traffic import T0, conversation, monitor, read_request, write_pcap
 
 
@@ -91,7 +92,7 @@ def test_truncated_pcap_is_one_anomaly_and_a_clean_stop(tmp_path: Path) -> None:
     events, summary = monitor(path)
     assert summary.anomalies_by_reason == {"capture/truncated": 1}
     assert summary.functions == {"modbus/read_holding_registers/request": 1}
-    (anomaly,) = [e for e in events if getattr(e, "layer", None) == "capture"]
+    (anomaly,) = [e for e in events if isinstance(e, Anomaly) and e.layer == "capture"]
     assert anomaly.offset == path.stat().st_size - (16 + len(frames[-1]) - 10)
 
 

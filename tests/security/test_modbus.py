@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -35,7 +35,7 @@ def exchange(request_pdu: bytes, response_pdu: bytes | None = None,
     out = session.parse(adu(7, unit, request_pdu), to_server=True, ts_ns=1)
     if response_pdu is not None:
         out += session.parse(adu(7, unit, response_pdu), to_server=False, ts_ns=2)
-    return out
+    return cast("list[ModbusEvent | Anomaly]", out)
 
 
 def fields(events: list[ModbusEvent | Anomaly]) -> list[dict[str, Any]]:

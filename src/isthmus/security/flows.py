@@ -41,7 +41,7 @@ class CommunicationMap:
         flow = event.flow
         request = event.direction == "request"
         client, server = (flow.src, flow.dst) if request else (flow.dst, flow.src)
-        link = self._link(client, server, event.protocol, function, event.ts_ns)
+        link = self.link(client, server, event.protocol, function, event.ts_ns)
         if request:
             link.requests += 1
         else:
@@ -51,13 +51,15 @@ class CommunicationMap:
     def observe_transport(self, client: str, server: str, transport: str, port: int, *,
                           first_ns: int, last_ns: int, payload_bytes: int) -> None:
         """A connection no dissector recognised: mapped as `transport` / `port N`."""
-        link = self._link(client, server, transport, f"port {port}", first_ns)
+        link = self.link(client, server, transport, f"port {port}", first_ns)
         link.last_seen = max(link.last_seen, last_ns)
         link.requests += 1
         link.bytes += payload_bytes
 
-    def _link(self, client: str, server: str, protocol: str, function: str,
-              ts_ns: int) -> Link:
+    def link(self, client: str, server: str, protocol: str, function: str,
+             ts_ns: int) -> Link:
+        """The link for (client, server, protocol, function), created or stretched to
+        include `ts_ns`."""
         key = (client, server, protocol, function)
         link = self.links.get(key)
         if link is None:

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from isthmus.model import Severity
-from isthmus.security.capture import Frame, open_capture
+from isthmus.security.capture import LINKTYPE_ETHERNET, Frame, PcapReader, open_capture
 from isthmus.security.dissectors.base import Output
 from isthmus.security.errors import CaptureFormatError
 from isthmus.security.events import Anomaly, ProtocolEvent
-from isthmus.security.flows import CommunicationMap
-from isthmus.security.inventory import Inventory
-from isthmus.security.packets import TCP, Packet, PacketDecoder
+from isthmus.security.flows import CommunicationMap, Link
+from isthmus.security.inventory import Host, Inventory
+from isthmus.security.packets import FAST_HEADERS, TCP, Packet, PacketDecoder
 from isthmus.security.reassembly import Reassembler, TcpFlow
 from isthmus.security.streams import ProtocolStreams
 
@@ -61,12 +61,36 @@ class MonitorSummary:
         return asdict(self)
 
 
+@dataclass(slots=True)
+class _Tally:
+    """What one kind of protocol event (endpoints, protocol, function, direction,
+    operation, severity) updates: cached so that an event costs a few integer updates.
+    Its count reaches the function and severity counters when `_fold` runs."""
+
+    client: Host
+    server: Host
+    link: Link
+    function_key: str
+    request: bool
+    severity: Severity
+    count: int = 0                   # events not yet counted in the summary (see `_fold`)
+
+
+_MAX_TALLIES = 65536
+_TallyKey = tuple[str, str, str, str, str, str, Severity]
+
+
 class Monitor:
-    """Runs the pipeline; every event and anomaly goes to `sink` as it is found."""
+    """Runs the pipeline; every event and anomaly goes to `sink` as it is found.
+
+    `fast_path=False` sends every frame through the general decoder and reassembler (the
+    reference the fast path is tested against); the results are the same either way."""
 
     def __init__(self, *, sink: Callable[[MonitorEvent], None] | None = None,
-                 max_flows: int = 100_000, idle_timeout_s: float = 300.0) -> None:
+                 max_flows: int = 100_000, idle_timeout_s: float = 300.0,
+                 fast_path: bool = True) -> None:
         self._sink = sink
+        self.fast_path = fast_path
         self.decoder = PacketDecoder()
         self.inventory = Inventory()
         self.comms = CommunicationMap()
@@ -78,9 +102,11 @@ class Monitor:
         self.anomalies = 0
         self.first_ts: int | None = None
         self.last_ts: int | None = None
-        self._by_severity: collections.Counter[str] = collections.Counter()
+        self._severities = [0] * (max(Severity) + 1)
+        self._severity_order: list[Severity] = []
         self._by_reason: collections.Counter[str] = collections.Counter()
         self._functions: collections.Counter[str] = collections.Counter()
+        self._tallies: dict[_TallyKey, _Tally] = {}
 
     def read(self, path: Path, *, progress: Callable[[Progress], None] | None = None,
              progress_every: int = 200_000) -> None:
@@ -88,20 +114,29 @@ class Monitor:
         corrupt one, becomes an anomaly; the monitor goes on with the next file."""
         self.files.append(str(path))
         started = time.perf_counter()
+
+        def report(count: int) -> None:
+            if progress is not None:
+                progress(Progress(str(path), count, self.events, time.perf_counter() - started))
+
         try:
             with open_capture(path) as reader:
-                for count, frame in enumerate(reader, start=1):
-                    self.feed(frame)
-                    if progress is not None and count % progress_every == 0:
-                        progress(Progress(str(path), count, self.events,
-                                          time.perf_counter() - started))
+                if isinstance(reader, PcapReader):
+                    self._read_pcap(reader, report, progress_every)
+                else:
+                    for count, frame in enumerate(reader, start=1):
+                        self.feed(frame)
+                        if count % progress_every == 0:
+                            report(count)
                 for anomaly in reader.anomalies:
                     self._emit(anomaly)
         except CaptureFormatError as exc:
             self._emit(Anomaly(self.last_ts or 0, "capture", "unreadable", str(exc),
                                severity=Severity.MEDIUM, source=str(path)))
 
-    def feed(self, frame: Frame) -> None:
+    def feed(self, frame: Frame, raw_key: bytes | None = None) -> None:
+        """One frame through the general path. `raw_key` (the frame's IPv4 addresses and
+        TCP ports as on the wire) lets the flow's next segments take the fast path."""
         ts = frame.ts_ns
         if self.first_ts is None:
             self.first_ts = ts
@@ -112,7 +147,7 @@ class Monitor:
             return
         if type(packet) is Packet:
             if packet.protocol == TCP:
-                self.reassembler.feed(packet)
+                self.reassembler.feed(packet, raw_key)
             else:
                 self._datagram(packet)
         else:
@@ -123,35 +158,147 @@ class Monitor:
     def finish(self) -> MonitorSummary:
         """Close every open flow (delivering what is buffered) and summarise."""
         self.reassembler.flush(self.last_ts or 0)
+        self._fold()
         return MonitorSummary(
             files=list(self.files), frames=self.decoder.stats.frames, events=self.events,
             anomalies=self.anomalies, first_ts=self.first_ts, last_ts=self.last_ts,
-            events_by_severity=dict(self._by_severity),
+            events_by_severity={s.name.lower(): self._severities[s]
+                                for s in self._severity_order},
             anomalies_by_reason=dict(sorted(self._by_reason.items())),
             functions=dict(sorted(self._functions.items())),
             decode=asdict(self.decoder.stats), reassembly=asdict(self.reassembler.stats),
             streams=asdict(self.streams.stats), hosts=self.inventory.to_list(),
             links=self.comms.to_list())
 
+    # ---- the hot loop ------------------------------------------------------------------
+
+    def _read_pcap(self, reader: PcapReader, report: Callable[[int], None],
+                   progress_every: int) -> None:
+        """Every record of a pcap file. Ethernet/IPv4 (no options)/TCP segments that arrive
+        in order on a known flow skip the `Frame` and `Packet` objects and the general
+        decoder (`Reassembler.feed_fast`); anything else goes through `feed`."""
+        linktype = reader.linktype
+        fast = self.fast_path and linktype == LINKTYPE_ETHERNET
+        unpack = FAST_HEADERS.unpack_from
+        min_size = FAST_HEADERS.size
+        feed_fast = self.reassembler.feed_fast
+        fast_frames = count = 0
+        next_report = progress_every
+        try:
+            for ts, data, orig_len, offset in reader.records():
+                count += 1
+                if count == next_report:
+                    report(count)
+                    next_report += progress_every
+                if fast and len(data) >= min_size:
+                    ethertype, vihl, total, frag, proto, seq, ack, doff, flags = unpack(data)
+                    end = 14 + total
+                    start = 34 + (doff >> 4) * 4
+                    if (ethertype == 0x0800 and vihl == 0x45 and proto == TCP
+                            and not frag & 0x3FFF and doff >= 0x50 and start <= end <= len(data)):
+                        raw_key = data[26:38]
+                        last = self.last_ts
+                        if (last is not None and ts >= last
+                                and feed_fast(ts, raw_key, seq, ack, flags, data[start:end])):
+                            self.last_ts = ts
+                            fast_frames += 1
+                            continue
+                        self.feed(Frame(ts, linktype, data, orig_len, offset), raw_key)
+                        continue
+                self.feed(Frame(ts, linktype, data, orig_len, offset))
+        finally:
+            self.decoder.stats.frames += fast_frames
+            self.decoder.stats.tcp += fast_frames
+
     # ---- internals ---------------------------------------------------------------------
 
     def _emit_all(self, out: Output) -> None:
+        """Count each event, update the inventory and the communication map, pass it on
+        (the per-event path: the per-kind work is cached in a `_Tally`)."""
+        tallies = self._tallies
+        sink = self._sink
         for event in out:
-            self._emit(event)
-
-    def _emit(self, event: MonitorEvent) -> None:
-        self._by_severity[event.severity.name.lower()] += 1
-        if isinstance(event, Anomaly):
-            self.anomalies += 1
-            self._by_reason[f"{event.layer}/{event.reason}"] += 1
-        else:
+            if isinstance(event, Anomaly):
+                self._emit(event)
+                continue
             self.events += 1
             function = str(getattr(event, "function", event.operation))
-            self._functions[f"{event.protocol}/{function}/{event.direction}"] += 1
-            self.inventory.observe(event)
-            self.comms.observe(event, function)
+            flow = event.flow
+            key = (flow.src, flow.dst, event.protocol, function, event.direction,
+                   event.operation, event.severity)
+            tally = tallies.get(key)
+            if tally is None:
+                tally = self._tally(event, function, key)
+            tally.count += 1
+            ts = event.ts_ns
+            host = tally.client
+            if ts > host.last_seen:
+                host.last_seen = ts
+            elif ts < host.first_seen:
+                host.first_seen = ts
+            host = tally.server
+            if ts > host.last_seen:
+                host.last_seen = ts
+            elif ts < host.first_seen:
+                host.first_seen = ts
+            link = tally.link
+            if ts > link.last_seen:
+                link.last_seen = ts
+            elif ts < link.first_seen:
+                link.first_seen = ts
+            link.bytes += event.length
+            if tally.request:
+                link.requests += 1
+                operations = tally.client.operations
+                operations[event.operation] = operations.get(event.operation, 0) + 1
+            else:
+                link.responses += 1
+                identity = event.device_identity()     # answers only, by its contract
+                if identity:
+                    tally.server.identity.update(identity)
+            if sink is not None:
+                sink(event)
+
+    def _emit(self, event: MonitorEvent) -> None:
+        if not isinstance(event, Anomaly):
+            self._emit_all([event])
+            return
+        self._count_severity(event.severity, 1)
+        self.anomalies += 1
+        self._by_reason[f"{event.layer}/{event.reason}"] += 1
         if self._sink is not None:
             self._sink(event)
+
+    def _count_severity(self, severity: Severity, count: int) -> None:
+        if severity not in self._severity_order:
+            self._severity_order.append(severity)
+        self._severities[severity] += count
+
+    def _fold(self) -> None:
+        """Move the tallies' event counts into the function and severity counters."""
+        for tally in self._tallies.values():
+            if tally.count:
+                self._functions[tally.function_key] += tally.count
+                self._severities[tally.severity] += tally.count
+            tally.count = 0
+
+    def _tally(self, event: ProtocolEvent, function: str, key: _TallyKey) -> _Tally:
+        flow, ts = event.flow, event.ts_ns
+        self._count_severity(event.severity, 0)          # first seen: keep the order
+        request = event.direction == "request"
+        client, server = (flow.src, flow.dst) if request else (flow.dst, flow.src)
+        client_host = self.inventory.saw(client, ts)
+        server_host = self.inventory.saw(server, ts)
+        client_host.client_of.add(event.protocol)
+        server_host.server_of.add(event.protocol)
+        link = self.comms.link(client, server, event.protocol, function, ts)
+        if len(self._tallies) >= _MAX_TALLIES:
+            self._fold()
+            self._tallies.clear()
+        tally = self._tallies[key] = _Tally(client_host, server_host, link,
+                                            f"{event.protocol}/{function}/{event.direction}",
+                                            request, event.severity)
+        return tally
 
     def _datagram(self, packet: Packet) -> None:
         ts = packet.ts_ns

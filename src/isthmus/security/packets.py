@@ -24,6 +24,7 @@ from isthmus.security.capture.frames import (
 from isthmus.security.events import Anomaly
 
 __all__ = [
+    "FAST_HEADERS",
     "TCP",
     "TCP_ACK",
     "TCP_FIN",
@@ -56,6 +57,11 @@ _IPV6 = struct.Struct("!IHBB16s16s")
 _TCP = struct.Struct("!HHIIBBHHH")
 _UDP = struct.Struct("!HHHH")
 _CACHE_LIMIT = 65536
+
+#: Ethernet + IPv4 + TCP headers in one call, for the monitor's fast path: ethertype,
+#: version/IHL, total length, flags/fragment offset, protocol, (addresses and ports
+#: skipped: they are bytes 26–38, the flow's raw key), sequence, ack, data offset, flags.
+FAST_HEADERS = struct.Struct("!12xHBxH2xHxB14xIIBB")
 
 
 @dataclass(slots=True)

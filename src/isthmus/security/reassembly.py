@@ -53,6 +53,7 @@ class TcpFlow:
     packets: int = 0
     payload_bytes: int = 0
     app: object = None               # the stream handler's per-flow state
+    raw_keys: list[bytes] = field(default_factory=list)   # its entries in the fast table
 
     def key(self, to_server: bool) -> FlowKey:
         """The direction as source → destination."""
@@ -103,13 +104,49 @@ class Reassembler:
         self.max_pending_bytes = max_pending_bytes
         self.stats = ReassemblyStats()
         self._flows: dict[tuple[str, int, str, int], TcpFlow] = {}   # both directions
+        # raw IPv4 addresses + ports (12 bytes, as on the wire) → the flow's direction
+        self._fast: dict[bytes, tuple[TcpFlow, bool, HalfStream, HalfStream]] = {}
         self._next_expiry = 0
 
     @property
     def active_flows(self) -> int:
         return len(self._flows) // 2
 
-    def feed(self, packet: Packet) -> None:
+    @property
+    def fast_entries(self) -> int:
+        """Directions reachable by `feed_fast` (at most two per active flow)."""
+        return len(self._fast)
+
+    def feed_fast(self, ts: int, raw_key: bytes, seq: int, ack: int, flags: int,
+                  payload: bytes) -> bool:
+        """The common case without a `Packet`: a segment of a flow already seen under
+        `raw_key` (source address, destination address, ports as on the wire), no
+        SYN/FIN/RST, exactly in order, nothing buffered, no acknowledged hole. Returns
+        False, having done nothing, for anything else: then call `feed`."""
+        entry = self._fast.get(raw_key)
+        if entry is None or flags & 0x07 or ts >= self._next_expiry:
+            return False
+        flow, to_server, half, other = entry
+        if seq != half.next_seq or half.pending:
+            return False
+        if flags & TCP_ACK:
+            expected = other.next_seq
+            if (ack != expected and expected is not None and not other.fin
+                    and ((ack - expected + 0x80000000) & 0xFFFFFFFF) > 0x80000000):
+                return False
+        flow.last_ts = ts
+        flow.packets += 1
+        if payload:
+            size = len(payload)
+            flow.payload_bytes += size
+            half.next_seq = (seq + size) & 0xFFFFFFFF
+            half.offset += size
+            self.handler.on_data(flow, to_server, payload, ts)
+        return True
+
+    def feed(self, packet: Packet, raw_key: bytes | None = None) -> None:
+        """Any TCP packet. `raw_key` (see `feed_fast`) lets later packets of the flow
+        take the fast path."""
         ts = packet.ts_ns
         if ts >= self._next_expiry:
             self.expire(ts)
@@ -136,6 +173,9 @@ class Reassembler:
         if packet.payload:
             flow.payload_bytes += len(packet.payload)
             self._segment(flow, to_server, half, seq, packet.payload, ts)
+        if raw_key is not None and raw_key not in self._fast:
+            flow.raw_keys.append(raw_key)
+            self._fast[raw_key] = (flow, to_server, half, other)
         if flags & TCP_FIN and half.next_seq is not None and seq_delta(
                 (seq + len(packet.payload)) & 0xFFFFFFFF, half.next_seq) == 0:
             half.fin = True
@@ -294,4 +334,7 @@ class Reassembler:
                 self._skip_to_pending(flow, to_server, half, ts)
         self._flows.pop((flow.client, flow.client_port, flow.server, flow.server_port), None)
         self._flows.pop((flow.server, flow.server_port, flow.client, flow.client_port), None)
+        for raw_key in flow.raw_keys:
+            self._fast.pop(raw_key, None)
+        flow.raw_keys.clear()
         self.handler.on_close(flow, reason, ts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["LINKTYPE_ETHERNET", "LINKTYPE_LINUX_SLL", "LINKTYPE_LINUX_SLL2", "LINKTYPE_NULL",
-           "LINKTYPE_RAW", "Frame"]
+           "LINKTYPE_RAW", "Frame", "Record"]
 
 LINKTYPE_NULL = 0          # BSD loopback: 4-byte address family in host byte order
 LINKTYPE_ETHERNET = 1
@@ -25,3 +25,8 @@ class Frame:
     data: bytes
     orig_len: int
     file_offset: int = 0
+
+
+Record = tuple[int, bytes, int, int]
+"""A frame without its object: (ts_ns, data, orig_len, file_offset); `records()` of a
+reader yields these, all of the reader's `linktype`."""

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import BinaryIO
 
 from isthmus.model import Severity
-from isthmus.security.capture.frames import LINKTYPE_ETHERNET, Frame
+from isthmus.security.capture.frames import LINKTYPE_ETHERNET, Frame, Record
 from isthmus.security.errors import CaptureFormatError
 from isthmus.security.events import Anomaly
 
@@ -61,9 +61,17 @@ class PcapReader:
         self.nanosecond = self._scale == 1
 
     def __iter__(self) -> Iterator[Frame]:
+        linktype = self.linktype
+        for ts_ns, data, orig_len, offset in self.records():
+            yield Frame(ts_ns, linktype, data, orig_len, offset)
+
+    def records(self) -> Iterator[Record]:
+        """(ts_ns, data, orig_len, file offset) of each record, all of `linktype`: the
+        monitor's hot loop, without a `Frame` object per record."""
         record = struct.Struct(self._order + "IIII")
+        unpack = record.unpack_from
         size = record.size
-        linktype, scale = self.linktype, self._scale
+        scale = self._scale
         buf = b""
         pos = 0
         file_offset = _GLOBAL_HEADER_SIZE        # file offset of buf[0]
@@ -73,21 +81,22 @@ class PcapReader:
                 buf, pos, file_offset = self._refill(buf, pos, file_offset)
                 if len(buf) - pos < size:
                     break
-            sec, frac, caplen, orig_len = record.unpack_from(buf, pos)
+            sec, frac, caplen, orig_len = unpack(buf, pos)
             if caplen > _MAX_RECORD:
                 self._anomaly("corrupt-record", f"record claims {caplen} bytes (more than "
                               f"{_MAX_RECORD}): the file is corrupt from here",
                               file_offset + pos, sec * 1_000_000_000 + frac * scale)
                 return
-            end = pos + size + caplen
+            start = pos + size
+            end = start + caplen
             if end > len(buf):
                 buf, pos, file_offset = self._refill(buf, pos, file_offset, need=size + caplen)
-                end = pos + size + caplen
+                start = pos + size
+                end = start + caplen
                 if end > len(buf):
                     break
             ts_ns = sec * 1_000_000_000 + frac * scale
-            yield Frame(ts_ns, linktype,
-                        buf[pos + size:end], orig_len, file_offset + pos)
+            yield ts_ns, buf[start:end], orig_len, file_offset + pos
             pos = end
         if len(buf) > pos:
             self._anomaly("truncated", f"capture ends inside a record: {len(buf) - pos} "

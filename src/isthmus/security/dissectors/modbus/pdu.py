@@ -45,7 +45,10 @@ class Pdu:
     name: str | None = None          # a more precise name (MEI type, UMAS function)
     operation: str | None = None     # overrides the function's operation when set
     detail: dict[str, Any] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
+    problems: tuple[str, ...] = ()
+
+    def problem(self, text: str) -> None:
+        self.problems = (*self.problems, text)
 
 
 def _exact(body: bytes, size: int, what: str) -> None:
@@ -71,7 +74,7 @@ def _registers(data: bytes) -> list[int]:
 
 def _check_range(pdu: Pdu, quantity: int, low: int, high: int) -> None:
     if not low <= quantity <= high:
-        pdu.problems.append(f"quantity {quantity} outside {low}..{high}")
+        pdu.problem(f"quantity {quantity} outside {low}..{high}")
 
 
 def _byte_count(body: bytes, offset: int, count: int, what: str) -> bytes:
@@ -98,7 +101,7 @@ def _write_single(fc: int, body: bytes) -> Pdu:
     pdu = Pdu(address, 1, [value])
     if fc == 5:
         if value not in (0x0000, 0xFF00):
-            pdu.problems.append(f"coil value {value:#06x} is neither 0xFF00 nor 0x0000")
+            pdu.problem(f"coil value {value:#06x} is neither 0xFF00 nor 0x0000")
         pdu.values = [1 if value == 0xFF00 else 0]
     return pdu
 
@@ -116,7 +119,7 @@ def _write_multiple(fc: int, body: bytes) -> Pdu:
         _check_range(pdu, quantity, 1, 123)
         expected = quantity * 2
     if count != expected:
-        pdu.problems.append(f"byte count {count} does not match quantity {quantity}")
+        pdu.problem(f"byte count {count} does not match quantity {quantity}")
     return pdu
 
 
@@ -233,7 +236,7 @@ def _read_response(fc: int, body: bytes, request: Pdu | None) -> Pdu:
         quantity = request.detail.get("read_quantity")
     pdu = Pdu(address, quantity, _registers(data))
     if quantity is not None and quantity * 2 != len(data):
-        pdu.problems.append(f"{len(data) // 2} registers answered, {quantity} requested")
+        pdu.problem(f"{len(data) // 2} registers answered, {quantity} requested")
     return pdu
 
 

@@ -4,6 +4,7 @@ responses with requests by (transaction id, unit id), and turns each ADU into a
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,29 +75,65 @@ class ModbusEvent(ProtocolEvent):
         return text
 
 
-@dataclass(slots=True)
-class _Request:
-    fc: int
-    pdu: Pdu
-    to_server: bool
+_FC_INFO: dict[int, tuple[str, str, Severity]] = {
+    fc: (name, operation, _SEVERITY.get(operation, Severity.LOW))
+    for fc, (name, operation) in FUNCTIONS.items()}
+_MBAP = MBAP.unpack_from
+_INFO, _LOW = Severity.INFO, Severity.LOW      # enum member look-ups are slow in Python 3.11
+_MBAP_FC = struct.Struct(">HHHBB").unpack_from      # MBAP and the function code
+_READ_NAMES = {fc: FUNCTIONS[fc][0] for fc in (1, 2, 3, 4)}
+_HH = struct.Struct(">HH").unpack_from
+_BIT_RANGE = range(8)
+_REGISTER_STRUCTS: dict[int, struct.Struct] = {}
+_READ_BODIES: dict[int, Pdu] = {}        # shared read-request bodies: never changed once made
+
+
+def _read_body(address: int, quantity: int) -> Pdu:
+    if len(_READ_BODIES) >= 4096:
+        _READ_BODIES.clear()
+    body = _READ_BODIES[address << 16 | quantity] = Pdu(address, quantity)
+    return body
+
+
+def _register_struct(size: int) -> struct.Struct:
+    """Unpacks `size` bytes of registers (cached by size)."""
+    found = _REGISTER_STRUCTS.get(size)
+    if found is None:
+        found = _REGISTER_STRUCTS[size] = struct.Struct(f">{size // 2}H")
+    return found
+
+
+_Request = tuple[int, Pdu, bool]      # a pending request: function code, body, to_server
 
 
 class ModbusSession:
-    """Parser state for one connection. `to_server` is the client → server direction."""
+    """Parser state for one connection. `to_server` is the client → server direction.
+
+    Per-direction state lives in two-item lists indexed by `to_server` (False = 0 is the
+    server → client direction, True = 1 the client → server one)."""
 
     def __init__(self, to_server: FlowKey, *, midstream: bool) -> None:
-        self._keys = {True: to_server, False: to_server.reversed()}
-        self._buf = {True: b"", False: b""}
-        self._offset = {True: 0, False: 0}           # stream offset of _buf[0]
-        self._syncing = {True: midstream, False: midstream}
+        self._keys = [to_server.reversed(), to_server]
+        self._buf = [b"", b""]
+        self._offset = [0, 0]                         # stream offset of _buf[side]
+        self._syncing = [midstream, midstream]
         self._pending: dict[tuple[int, int], _Request] = {}
         self.adus = 0
         self.anomalies = 0
         self.skipped_bytes = 0
 
     def parse(self, data: bytes, *, to_server: bool, ts_ns: int) -> Output:
-        buf = self._buf[to_server] + data if self._buf[to_server] else data
+        side = 1 if to_server else 0
+        if not self._buf[side] and not self._syncing[side]:
+            size = len(data)
+            if 12 <= size <= 6 + MAX_LENGTH:
+                tid, protocol, length, unit, fc = _MBAP_FC(data)
+                if length + 6 == size and protocol == 0 and 1 <= fc <= 4:
+                    event = self._read(data, size, tid, unit, fc, side, ts_ns)
+                    if event is not None:
+                        return [event]
         out: Output = []
+        buf = self._buf[to_server] + data if self._buf[to_server] else data
         pos = 0
         while True:
             if self._syncing[to_server]:
@@ -108,7 +145,7 @@ class ModbusSession:
                 self._syncing[to_server] = False
             if len(buf) - pos < 8:
                 break
-            tid, protocol, length, unit = MBAP.unpack_from(buf, pos)
+            tid, protocol, length, unit = _MBAP(buf, pos)
             if protocol != 0 or not 2 <= length <= MAX_LENGTH:
                 self._anomaly(out, ts_ns, to_server, pos, "bad-header",
                               f"not a Modbus/TCP header: protocol id {protocol}, length "
@@ -119,7 +156,7 @@ class ModbusSession:
             end = pos + 6 + length
             if end > len(buf):
                 break
-            self._adu(out, bytes(buf[pos:end]), tid, unit, to_server, pos, ts_ns)
+            self._adu(out, buf[pos:end], tid, unit, to_server, pos, ts_ns)
             pos = end
         self._offset[to_server] += pos
         self._buf[to_server] = buf[pos:]
@@ -131,6 +168,56 @@ class ModbusSession:
         self._syncing[to_server] = True
         return []
 
+    def _read(self, adu: bytes, size: int, tid: int, unit: int, fc: int, side: int,
+              ts_ns: int) -> ModbusEvent | None:
+        """The common case in one go: one whole, well-formed, in-spec read request or
+        response (functions 1–4) that is the whole chunk. None, having changed nothing,
+        for anything else: then `_adu` looks at it. Gives the same events as `_adu`."""
+        key = (tid, unit)
+        pending = self._pending
+        request = pending.get(key)
+        to_server = side == 1
+        pdu = request[1] if (request is not None and request[2] != to_server
+                             and request[0] == fc) else None
+        if pdu is None and to_server:                                  # a request
+            if size != 12:
+                return None
+            address, quantity = _HH(adu, 8)
+            if not 1 <= quantity <= (2000 if fc <= 2 else 125):
+                return None
+            body = _READ_BODIES.get(address << 16 | quantity)
+            if body is None:
+                body = _read_body(address, quantity)
+            if pending.pop(key, None) is None and len(pending) >= _MAX_PENDING:
+                del pending[next(iter(pending))]
+            pending[key] = (fc, body, to_server)
+            event = ModbusEvent(ts_ns, self._keys[side], "modbus", "request", "read",
+                                _INFO, size, tid, unit, fc, _READ_NAMES[fc], None,
+                                None, None, None, address, quantity, None, {},
+                                self._offset[side], False)
+        else:                                                          # a response
+            if size != 9 + adu[8]:
+                return None
+            quantity = pdu.quantity if pdu is not None else None
+            if fc <= 2:
+                bits = [(byte >> i) & 1 for byte in adu[9:] for i in _BIT_RANGE]
+                values = bits[:quantity] if quantity is not None else bits
+            else:
+                count = size - 9
+                if count & 1 or (quantity is not None and quantity * 2 != count):
+                    return None
+                registers = _REGISTER_STRUCTS.get(count) or _register_struct(count)
+                values = list(registers.unpack_from(adu, 9))
+            if pdu is not None:
+                del pending[key]
+            event = ModbusEvent(ts_ns, self._keys[side], "modbus", "response", "read",
+                                _INFO, size, tid, unit, fc, _READ_NAMES[fc], None,
+                                None, None, None, pdu.address if pdu is not None else None,
+                                quantity, values, {}, self._offset[side], pdu is not None)
+        self.adus += 1
+        self._offset[side] += size
+        return event
+
     # ---- one ADU -----------------------------------------------------------------------
 
     def _adu(self, out: Output, adu: bytes, tid: int, unit: int, to_server: bool, pos: int,
@@ -138,32 +225,35 @@ class ModbusSession:
         self.adus += 1
         fc = adu[7]
         base = fc & 0x7F
-        if fc == 0 or (fc & 0x80 and base not in FUNCTIONS):
+        info = _FC_INFO.get(base)
+        if fc == 0 or (fc & 0x80 and info is None):
             self._anomaly(out, ts_ns, to_server, pos + 7, "bad-function-code",
                           f"function code {fc} is not valid")
             return
         key = (tid, unit)
-        request = self._pending.get(key)
-        paired = (request is not None and request.to_server != to_server
-                  and request.fc == base)
-        if paired:
-            del self._pending[key]
-        is_response = paired or bool(fc & 0x80) or not to_server
-        name, operation = FUNCTIONS.get(base, (f"function_{base}", "unknown"))
+        pending = self._pending
+        request = pending.get(key)
+        if request is not None and request[2] != to_server and request[0] == base:
+            del pending[key]
+            paired = True
+            request_pdu: Pdu | None = request[1]
+        else:
+            paired = False
+            request_pdu = None
+        is_response = paired or fc & 0x80 or not to_server
+        name, operation, _severity = info or (f"function_{base}", "unknown", _LOW)
         event = ModbusEvent(ts_ns, self._keys[to_server], "modbus",
                             "response" if is_response else "request", operation,
-                            Severity.INFO, len(adu), transaction_id=tid, unit_id=unit,
-                            function_code=base, function=name,
-                            offset=self._offset[to_server] + pos, paired=paired)
-        body = adu[8:]
+                            _INFO, len(adu), tid, unit, base, name, None, None, None,
+                            None, None, None, None, {}, self._offset[to_server] + pos,
+                            paired)
         if fc & 0x80:
-            self._exception(event, body, request.pdu if paired and request else None)
+            self._exception(event, adu[8:], request_pdu)
         else:
-            pdu = self._pdu(out, event, body, request.pdu if paired and request else None,
-                            to_server, pos)
+            pdu = self._pdu(out, event, adu[8:], request_pdu, to_server, pos)
             if pdu is not None and not is_response:
-                self._remember(key, _Request(base, pdu, to_server))
-        event.severity = max(event.severity, _SEVERITY.get(event.operation, Severity.LOW))
+                self._remember(key, (base, pdu, to_server))
+        event.severity = max(event.severity, _SEVERITY.get(event.operation, _LOW))
         out.append(event)
 
     def _pdu(self, out: Output, event: ModbusEvent, body: bytes, request: Pdu | None,
@@ -202,10 +292,10 @@ class ModbusSession:
                 event.function = request.name or event.function
 
     def _remember(self, key: tuple[int, int], request: _Request) -> None:
-        self._pending.pop(key, None)
-        if len(self._pending) >= _MAX_PENDING:
-            del self._pending[next(iter(self._pending))]
-        self._pending[key] = request
+        pending = self._pending
+        if pending.pop(key, None) is None and len(pending) >= _MAX_PENDING:
+            del pending[next(iter(pending))]
+        pending[key] = request
 
     def _anomaly(self, out: Output, ts_ns: int, to_server: bool, pos: int, reason: str,
                  message: str) -> None:
