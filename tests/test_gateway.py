@@ -183,3 +183,29 @@ async def test_a_silent_unit_and_a_dropped_link_become_bad_quality_and_events_on
     assert states.count("unit_down") == 1 and states.count("unit_up") == 1, states
     assert gateway.report.connector_restarts == 0
     historian.close()
+
+
+async def test_gateway_signs_every_batch_into_the_ledger_across_a_restart(
+        tmp_path: Path) -> None:
+    from isthmus.historian import LedgerHistorian
+    from isthmus.integrity.verify import verify_ledger
+
+    site = demo_site("127.0.37.")
+    historian = open_historian(f"sqlite:///{tmp_path / 'h.db'}")
+    first = await run_gateway(site, historian, tmp_path, 2.0)
+    second = await run_gateway(site, historian, tmp_path, 2.0)  # same key, sequences go on
+    for gateway in (first, second):
+        assert gateway.report.sink.quarantined_batches == 0
+        assert gateway.report.sink.ledger_leaves > 0
+        assert gateway.report.sink.checkpoints >= 1
+    assert second.ledger is not None
+    keys = {second.ledger.gateway_id: second.ledger.keys[second.ledger.gateway_id]}
+    assert second.ledger.gateway_id == "acme-lyon-gw"
+    assert (tmp_path / "identity" / "gateway.vkey").read_text().startswith("acme-lyon-gw+")
+    assert isinstance(historian, LedgerHistorian)
+    report = verify_ledger(historian, keys)
+    assert report.ok, report.findings
+    assert report.leaves == first.report.sink.ledger_leaves + second.report.sink.ledger_leaves
+    assert report.samples == historian.sample_count()
+    assert not historian.events(0, now_ns() + 1, kind=EventKind.INTEGRITY.value)
+    historian.close()

@@ -25,11 +25,14 @@ from isthmus.analytics.alarms import (
 )
 from isthmus.bus import Bus
 from isthmus.config.schema import SiteConfig
-from isthmus.historian import Historian, HistorianUnavailable
+from isthmus.historian import Historian, HistorianError, HistorianUnavailable, LedgerHistorian
+from isthmus.integrity.errors import IntegrityError
+from isthmus.integrity.identity import GatewayIdentity
+from isthmus.integrity.ledger import BatchSigner, Ledger
 from isthmus.model import Event, EventKind, SampleBatch, Severity, TagRegistry, now_ns
 from isthmus.sinks import HistorianSink, SinkStats
 
-__all__ = ["Connector", "Gateway", "GatewayReport", "supervise"]
+__all__ = ["Connector", "Gateway", "GatewayReport", "gateway_id_of", "supervise"]
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +80,15 @@ async def supervise(
             backoff = min(backoff * 2, max_backoff_s)
 
 
+def gateway_id_of(site: SiteConfig) -> str:
+    """The gateway's identity name (its signing key name and ledger origin)."""
+    return f"{site.enterprise}-{site.site}-gw"
+
+
 class Gateway:
-    """Reads the site's devices into its historian until `stop` is set."""
+    """Reads the site's devices into its historian until `stop` is set. With a historian
+    that keeps a ledger, every connector batch is signed with the gateway's key (kept in
+    DATA_DIR/identity) and the historian sink verifies and logs it (docs/integrity.md)."""
 
     def __init__(
         self,
@@ -97,6 +107,8 @@ class Gateway:
         self._status = status
         self._status_every_s = status_every_s
         self._connectors: Sequence[Connector] = ()
+        self._signer: BatchSigner | None = None
+        self.ledger: Ledger | None = None
 
     def start_registry(self) -> TagRegistry | None:
         """Register the site's tags with the historian, which owns their ids. When the
@@ -137,8 +149,9 @@ class Gateway:
         if registry is None:
             return self.report
         self._connectors = self.build_connectors(registry)
+        ledger_problem = await asyncio.to_thread(self._open_ledger)
         subscription = self.bus.subscribe("historian", durable=True, maxsize=1024)
-        sink = HistorianSink(self.historian, subscription,
+        sink = HistorianSink(self.historian, subscription, ledger=self.ledger,
                              quarantine_dir=self.data_dir / "quarantine", linger_s=0.25)
         alarms = await self._alarm_engine(registry)
         async with asyncio.TaskGroup() as group:
@@ -155,6 +168,9 @@ class Gateway:
             await self.bus.publish(Event(now_ns(), EventKind.SYSTEM, Severity.INFO,
                                          f"gateway started: {len(registry)} tags, "
                                          f"{len(self._connectors)} links", source="gateway"))
+            if ledger_problem:
+                await self.bus.publish(Event(now_ns(), EventKind.INTEGRITY, Severity.HIGH,
+                                             ledger_problem, source="gateway"))
             await stop.wait()
             for task in workers:
                 task.cancel()
@@ -170,6 +186,26 @@ class Gateway:
         self.report.events_published = self.bus.published_events
         self.report.duration_s = time.monotonic() - started
         return self.report
+
+    def _open_ledger(self) -> str | None:
+        """Load the gateway's key and the historian's ledger; the reason when batches will
+        go unsigned this run (a key problem is raised: the operator must fix it)."""
+        if not isinstance(self.historian, LedgerHistorian):
+            return None
+        identity = GatewayIdentity.load_or_create(self.data_dir / "identity",
+                                                  gateway_id_of(self.site))
+        try:
+            self.ledger = Ledger(self.historian, identity)
+        except (HistorianError, IntegrityError) as exc:
+            log.error("ledger not opened, batches stay unsigned this run: %s", exc)
+            return f"ledger not opened, batches stay unsigned this run: {exc}"
+        self._signer = BatchSigner(identity, self.ledger.tracker.positions())
+        return None
+
+    async def _emit_samples(self, source: str, batch: SampleBatch) -> None:
+        if self._signer is not None and len(batch):
+            batch = self._signer.sign(source, batch)
+        await self.bus.publish(batch)
 
     async def _alarm_engine(self, registry: TagRegistry) -> AlarmEngine | None:
         """The site's alarm engine, its state restored from the stored alarm events."""
@@ -196,7 +232,8 @@ class Gateway:
 
         await supervise(
             f"connector {connector.name}",
-            lambda: connector.run(self.bus.publish, self.bus.publish),
+            lambda: connector.run(lambda b: self._emit_samples(connector.name, b),
+                                  self.bus.publish),
             self.bus.publish,
             on_restart=restarted,
         )

@@ -2,6 +2,12 @@
 
 A batch the historian rejects is quarantined to disk with the reason, counted and reported as
 an event: it is never dropped silently.
+
+With a ledger (docs/integrity.md) every batch must be signed: each is verified (signature,
+then per-source sequence), appended to the Merkle log as one leaf and stored with its leaf
+index, all leaves of one write in one transaction. Unsigned, badly signed, replayed and
+out-of-order batches are quarantined with an INTEGRITY event. Tree heads are signed on the
+ledger's schedule and when the sink ends.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from isthmus.bus import Message, Subscription
-from isthmus.historian import Historian, HistorianUnavailable
+from isthmus.historian import Historian, HistorianError, HistorianUnavailable
+from isthmus.integrity.errors import IntegrityError
+from isthmus.integrity.ledger import Admission, Ledger, SignedSampleBatch
 from isthmus.model import Event, EventKind, SampleBatch, Severity, now_ns
 
 __all__ = ["HistorianSink", "SinkStats", "quarantine_batch"]
@@ -32,16 +40,24 @@ class SinkStats:
     events_dropped: int = 0
     quarantined_batches: int = 0
     quarantined_samples: int = 0
+    ledger_leaves: int = 0
+    checkpoints: int = 0
+    unledgered_samples: int = 0  # written outside the ledger while the historian was down
     last_error: str = ""
 
 
 def quarantine_batch(batch: SampleBatch, folder: Path, reason: str) -> Path:
-    """Save a rejected batch with the reason beside it; returns the file written."""
+    """Save a rejected batch with the reason (and its signed header, if any) beside it;
+    returns the file written."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = folder / f"batch-{now_ns()}"
     np.savez(stem.with_suffix(".npz"), tag_id=batch.tag_id, ts=batch.ts, value=batch.value,
              quality=batch.quality, ts_gateway=batch.ts_gateway)
-    stem.with_suffix(".json").write_text(json.dumps({"reason": reason, "samples": len(batch)}))
+    meta: dict[str, object] = {"reason": reason, "samples": len(batch)}
+    if isinstance(batch, SignedSampleBatch):
+        meta.update(gateway_id=batch.header.gateway_id, source=batch.header.source,
+                    seq=batch.header.seq, signature=batch.signature.hex())
+    stem.with_suffix(".json").write_text(json.dumps(meta))
     return stem.with_suffix(".npz")
 
 
@@ -57,6 +73,7 @@ class HistorianSink:
         report: Callable[[Event], Awaitable[None]] | None = None,
         coalesce: int = 1024,
         linger_s: float = 0.0,
+        ledger: Ledger | None = None,
     ) -> None:
         self._historian = historian
         self._subscription = subscription
@@ -66,6 +83,7 @@ class HistorianSink:
         self._linger_s = linger_s
         self._pending_events: list[Event] = []
         self._max_pending_events = 10_000
+        self._ledger = ledger
         self.stats = SinkStats()
 
     async def run(self) -> SinkStats:
@@ -78,21 +96,70 @@ class HistorianSink:
             await self._write([first, *more])
             if ended:
                 break
+        await self._checkpoint(final=True)
         return self.stats
 
     async def _write(self, messages: list[Message]) -> None:
         batches = [m for m in messages if isinstance(m, SampleBatch)]
         events = [m for m in messages if isinstance(m, Event)]
-        if batches:
-            batch = SampleBatch.concat(batches)
+        if batches and self._ledger is not None:
+            await self._write_ledger(self._ledger, batches)
+        elif batches:
+            await self._write_plain(SampleBatch.concat(batches))
+        await self._write_events(events)
+
+    async def _write_plain(self, batch: SampleBatch) -> None:
+        try:
+            await asyncio.to_thread(self._historian.write, batch)
+        except Exception as exc:  # task boundary: quarantine, count, report, go on
+            await self._quarantine(batch, exc)
+        else:
+            self.stats.writes += 1
+            self.stats.samples_written += len(batch)
+
+    async def _write_ledger(self, ledger: Ledger, batches: list[SampleBatch]) -> None:
+        admission: Admission = await asyncio.to_thread(ledger.admit, batches)
+        for refused, error in admission.refused:
+            await self._quarantine(refused, error)
+        if admission.accepted:
+            samples = sum(len(s.batch) for s in admission.accepted)
             try:
-                await asyncio.to_thread(self._historian.write, batch)
+                leaves = await asyncio.to_thread(ledger.store, admission.accepted)
+            except HistorianUnavailable as exc:
+                await self._store_outside_ledger(admission, exc)
             except Exception as exc:  # task boundary: quarantine, count, report, go on
-                await self._quarantine(batch, exc)
+                await self._quarantine(SampleBatch.concat([s.batch for s in admission.accepted]),
+                                       exc)
             else:
                 self.stats.writes += 1
-                self.stats.samples_written += len(batch)
-        await self._write_events(events)
+                self.stats.samples_written += samples
+                self.stats.ledger_leaves += len(leaves)
+        await self._checkpoint(final=False)
+
+    async def _store_outside_ledger(self, admission: Admission, exc: Exception) -> None:
+        """The historian is down: keep the samples (the durable buffer takes them) and say
+        loudly that no leaf covers them."""
+        batch = SampleBatch.concat([s.batch for s in admission.accepted])
+        await self._write_plain(batch)
+        self.stats.unledgered_samples += len(batch)
+        await self._write_events([Event(
+            now_ns(), EventKind.INTEGRITY, Severity.HIGH,
+            f"{len(batch)} verified samples stored outside the ledger: the historian was "
+            f"unavailable ({exc})", source="historian-sink",
+            data={"batches": len(admission.accepted)})])
+
+    async def _checkpoint(self, *, final: bool) -> None:
+        ledger = self._ledger
+        if ledger is None or not (final or ledger.checkpoint_due()):
+            return
+        try:
+            note = await asyncio.to_thread(ledger.checkpoint)
+        except (HistorianError, IntegrityError) as exc:
+            log.warning("ledger checkpoint not signed: %s", exc)
+            self.stats.last_error = f"checkpoint: {exc}"
+            return
+        if note is not None:
+            self.stats.checkpoints += 1
 
     async def _write_events(self, events: list[Event]) -> None:
         """Write events, keeping them (bounded) while the historian is unavailable."""
@@ -111,12 +178,20 @@ class HistorianSink:
 
     async def _quarantine(self, batch: SampleBatch, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"
-        log.error("historian rejected %d samples: %s", len(batch), reason, exc_info=exc)
+        integrity = isinstance(exc, IntegrityError)
+        log.error("%s %d samples: %s", "refused" if integrity else "historian rejected",
+                  len(batch), reason, exc_info=None if integrity else exc)
         path = await asyncio.to_thread(quarantine_batch, batch, self._quarantine_dir, reason)
         self.stats.quarantined_batches += 1
         self.stats.quarantined_samples += len(batch)
         self.stats.last_error = reason
-        event = Event(now_ns(), EventKind.SYSTEM, Severity.HIGH,
-                      f"historian rejected {len(batch)} samples ({reason}); quarantined in {path}",
-                      source="historian-sink", data={"file": str(path)})
+        if integrity:
+            event = Event(now_ns(), EventKind.INTEGRITY, Severity.HIGH,
+                          f"refused {len(batch)} samples ({reason}); quarantined in {path}",
+                          source="historian-sink", data={"file": str(path), "error":
+                                                         type(exc).__name__})
+        else:
+            event = Event(now_ns(), EventKind.SYSTEM, Severity.HIGH,
+                          f"historian rejected {len(batch)} samples ({reason}); quarantined "
+                          f"in {path}", source="historian-sink", data={"file": str(path)})
         await self._write_events([event])

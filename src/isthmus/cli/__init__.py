@@ -9,6 +9,7 @@ import click
 
 from isthmus.cli.alarms import alarms_command
 from isthmus.cli.history import query_command, tags_command
+from isthmus.cli.ledger import ledger_group
 from isthmus.cli.monitor import monitor_command
 from isthmus.cli.running import demo_command, run_command, sim_command
 from isthmus.cli.site import check_command, plan_command
@@ -33,5 +34,5 @@ def main(verbose: bool) -> None:
 
 
 for command in (demo_command, sim_command, run_command, check_command, plan_command,
-                query_command, tags_command, monitor_command, alarms_command):
+                query_command, tags_command, monitor_command, alarms_command, ledger_group):
     main.add_command(command)

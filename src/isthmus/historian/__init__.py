@@ -10,7 +10,13 @@ import logging
 import os
 from urllib.parse import parse_qs, urlsplit
 
-from isthmus.historian.api import AGGREGATE_FUNCTIONS, Aggregate, Historian, SequencedHistorian
+from isthmus.historian.api import (
+    AGGREGATE_FUNCTIONS,
+    Aggregate,
+    Historian,
+    LedgerHistorian,
+    SequencedHistorian,
+)
 from isthmus.historian.buffer import BufferedHistorian, BufferStats
 from isthmus.historian.errors import (
     HistorianCorruption,
@@ -29,6 +35,7 @@ __all__ = [
     "HistorianError",
     "HistorianQueryError",
     "HistorianUnavailable",
+    "LedgerHistorian",
     "SequencedHistorian",
     "open_durable_historian",
     "open_historian",

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
+from isthmus.historian.ledger import Checkpointed, LeafEntry, LeafRow
 from isthmus.model import Event, SampleBatch, Tag, TagRegistry
 
-__all__ = ["AGGREGATE_FUNCTIONS", "Aggregate", "Historian", "SequencedHistorian"]
+__all__ = ["AGGREGATE_FUNCTIONS", "Aggregate", "Historian", "LedgerHistorian",
+           "SequencedHistorian"]
 
 #: Aggregate functions `Historian.aggregate` accepts.
 AGGREGATE_FUNCTIONS: frozenset[str] = frozenset({"avg", "min", "max", "count", "first", "last"})
@@ -62,3 +64,20 @@ class SequencedHistorian(Historian, Protocol):
     def high_water(self, stream: str) -> int:
         """Highest sequence number applied for `stream` (0 if none)."""
         ...
+
+
+@runtime_checkable
+class LedgerHistorian(Historian, Protocol):
+    """A historian that keeps the integrity ledger's leaves, checkpoints and retention records
+    (see historian/ledger.py)."""
+
+    def write_leaves(self, entries: Sequence[LeafEntry]) -> None: ...
+    def ledger_hashes(self) -> list[tuple[int, bytes]]: ...
+    def ledger_positions(self) -> dict[tuple[str, str], int]: ...
+    def ledger_leaves(self, start: int = 0, stop: int | None = None) -> list[LeafRow]: ...
+    def ledger_blocks(self, start: int, stop: int | None) -> list[tuple[Any, ...]]: ...
+    def unledgered_blocks(self) -> list[tuple[int, int, int, int]]: ...
+    def ledger_blocks_at(self, tag_id: int, at_ns: int) -> list[tuple[Any, ...]]: ...
+    def add_checkpoint(self, size: int, note: str) -> None: ...
+    def ledger_checkpoints(self) -> list[Checkpointed]: ...
+    def retention_cutoffs(self) -> list[int]: ...

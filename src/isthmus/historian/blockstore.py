@@ -12,6 +12,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
@@ -19,6 +20,13 @@ import numpy as np
 from isthmus.historian import query
 from isthmus.historian.api import Aggregate
 from isthmus.historian.codec import Block, decode_blocks, encode_blocks, sort_by_tag_and_time
+from isthmus.historian.ledger import (
+    LEAF_COLUMNS,
+    Checkpointed,
+    LeafEntry,
+    LeafRow,
+    blocks_of_leaves,
+)
 from isthmus.historian.query import ROLLUP_PART_SPAN, BlockRow
 from isthmus.historian.rows import (
     EVENT_COLUMNS,
@@ -29,7 +37,7 @@ from isthmus.historian.rows import (
     tag_to_row,
 )
 from isthmus.historian.stats import BucketStats
-from isthmus.model import Event, SampleBatch, Tag, TagRegistry, UnknownTagError
+from isthmus.model import Event, SampleBatch, Tag, TagRegistry, UnknownTagError, now_ns
 
 __all__ = ["ROLLUP_COLUMNS", "ROLLUP_TABLES", "BlockStore", "Statements"]
 
@@ -81,6 +89,17 @@ class BlockStore(ABC, Generic[DB]):
 
     @abstractmethod
     def _insert_blocks(self, db: DB, blocks: Sequence[Block]) -> None: ...
+
+    @abstractmethod
+    def _insert_leaf_blocks(self, db: DB, blocks: Sequence[Block]) -> None:
+        """Insert blocks that carry a ledger leaf index (the `leaf` column)."""
+
+    def _store_blocks(self, db: DB, blocks: Sequence[Block]) -> None:
+        plain = [b for b in blocks if b.leaf is None]
+        if len(plain) < len(blocks):
+            self._insert_leaf_blocks(db, [b for b in blocks if b.leaf is not None])
+        if plain:
+            self._insert_blocks(db, plain)
 
     @abstractmethod
     def _upsert_rollups(self, db: DB, rollups: dict[int, BucketStats]) -> None:
@@ -221,12 +240,21 @@ class BlockStore(ABC, Generic[DB]):
         cutoff = older_than_ns
         removed = self._drop_expired_storage(cutoff)
         straddling = self._fetch(
-            "read blocks for retention", "SELECT id, tag_id, min_ts, n, payload FROM blocks "
+            "read blocks for retention", "SELECT id, tag_id, min_ts, n, payload, leaf FROM blocks "
             "WHERE min_ts < ? AND max_ts >= ? ORDER BY id", (cutoff, cutoff))
-        trimmed, remainder = query.trim_blocks([tuple(r[1:]) for r in straddling], cutoff)
+        trimmed, remainder = 0, []
+        by_leaf: dict[int | None, list[BlockRow]] = {}
+        for row in straddling:  # a trimmed block keeps its ledger leaf
+            by_leaf.setdefault(row[5], []).append(tuple(row[1:5]))
+        for leaf, rows in by_leaf.items():
+            count, blocks = query.trim_blocks(rows, cutoff)
+            trimmed += count
+            remainder += [replace(b, leaf=leaf) for b in blocks]
         with self._transaction("apply retention", room_for=remainder) as db:
             removed += self._delete_expired_blocks(db, cutoff, [r[0] for r in straddling])
-            self._insert_blocks(db, remainder)
+            self._store_blocks(db, remainder)
+            db.execute("INSERT INTO ledger_retention (cutoff_ns, applied_ns) VALUES (?, ?)",
+                       (cutoff, now_ns()))
         fresh = query.straddling_rollups(self, cutoff)
         with self._transaction("apply retention to rollups") as db:
             for level in fresh:
@@ -234,6 +262,89 @@ class BlockStore(ABC, Generic[DB]):
                            (cutoff // ROLLUP_PART_SPAN[level], cutoff))
             self._upsert_rollups(db, fresh)
         return removed + trimmed
+
+    # --- ledger (see historian/ledger.py and docs/integrity.md) ----------------------------
+    def write_leaves(self, entries: Sequence[LeafEntry]) -> None:
+        """Store verified batches as ledger leaves in one transaction: each leaf's samples as
+        its own blocks (tagged with the leaf index), its leaf row, and the rollups."""
+        if not entries:
+            return
+        blocks, rows = blocks_of_leaves(entries)
+        batch = SampleBatch.concat([e.batch for e in entries])
+        self._check_known(np.unique(batch.tag_id))
+        rollups = query.rollups_of(sort_by_tag_and_time(batch).batch)
+        marks = ", ".join("?" * (len(LEAF_COLUMNS) + 1))
+        with self._transaction("write ledger leaves", room_for=blocks) as db:
+            self._insert_leaf_blocks(db, blocks)
+            db.executemany(f"INSERT INTO ledger_leaves (idx, {', '.join(LEAF_COLUMNS)}) "
+                           f"VALUES ({marks})", rows)
+            self._upsert_rollups(db, rollups)
+
+    def ledger_hashes(self) -> list[tuple[int, bytes]]:
+        """(index, leaf hash) of every stored leaf, by index."""
+        rows = self._fetch("read ledger leaf hashes",
+                           "SELECT idx, leaf_hash FROM ledger_leaves ORDER BY idx")
+        return [(int(i), bytes(h)) for i, h in rows]
+
+    def ledger_positions(self) -> dict[tuple[str, str], int]:
+        """The highest stored sequence number of each (gateway id, source) stream."""
+        rows = self._fetch("read ledger positions", "SELECT gateway_id, source, max(seq) FROM "
+                           "ledger_leaves GROUP BY gateway_id, source")
+        return {(str(g), str(s)): int(q) for g, s, q in rows}
+
+    def ledger_leaves(self, start: int = 0, stop: int | None = None) -> list[LeafRow]:
+        """Stored leaf rows with start <= index < stop, by index."""
+        sql = f"SELECT idx, {', '.join(LEAF_COLUMNS)} FROM ledger_leaves WHERE idx >= ?"
+        args: tuple[int, ...] = (start,)
+        if stop is not None:
+            sql, args = sql + " AND idx < ?", (start, stop)
+        return [LeafRow.of(r) for r in self._fetch("read ledger leaves", sql + " ORDER BY idx",
+                                                   args)]
+
+    def ledger_blocks(self, start: int, stop: int | None) -> list[tuple[Any, ...]]:
+        """(leaf, id, tag_id, min_ts, max_ts, n, payload) of blocks whose leaf index is in
+        [start, stop) (stop None: no upper end), by leaf then id."""
+        sql = ("SELECT leaf, id, tag_id, min_ts, max_ts, n, payload FROM blocks "
+               "WHERE leaf IS NOT NULL AND leaf >= ?")
+        args: tuple[int, ...] = (start,)
+        if stop is not None:
+            sql, args = sql + " AND leaf < ?", (start, stop)
+        return self._fetch("read ledger blocks", sql + " ORDER BY leaf, id", args)
+
+    def unledgered_blocks(self) -> list[tuple[int, int, int, int]]:
+        """Per tag, blocks outside the ledger: (tag_id, samples, min_ts, max_ts)."""
+        rows = self._fetch("read blocks outside the ledger",
+                           "SELECT tag_id, sum(n), min(min_ts), max(max_ts) FROM blocks "
+                           "WHERE leaf IS NULL GROUP BY tag_id ORDER BY tag_id")
+        return [(int(t), int(n), int(lo), int(hi)) for t, n, lo, hi in rows]
+
+    def ledger_blocks_at(self, tag_id: int, at_ns: int) -> list[tuple[Any, ...]]:
+        """(leaf, tag_id, min_ts, n, payload) of the ledger blocks of a tag that hold the
+        latest sample at or before `at_ns`: those spanning it, else the last one before."""
+        cols = "leaf, tag_id, min_ts, n, payload"
+        spanning = self._fetch("find ledger blocks", f"SELECT {cols} FROM blocks WHERE tag_id "
+                               "= ? AND max_ts >= ? AND min_ts <= ? AND leaf IS NOT NULL "
+                               "ORDER BY id", (tag_id, at_ns, at_ns))
+        before = self._fetch("find ledger blocks", f"SELECT {cols} FROM blocks WHERE tag_id = ? "
+                             "AND max_ts < ? AND leaf IS NOT NULL ORDER BY max_ts DESC LIMIT 1",
+                             (tag_id, at_ns))
+        return [*spanning, *before]
+
+    def add_checkpoint(self, size: int, note: str) -> None:
+        with self._transaction("store ledger checkpoint") as db:
+            db.execute("INSERT INTO ledger_checkpoints (size, stored_ns, note) VALUES (?, ?, ?)",
+                       (size, now_ns(), note))
+
+    def ledger_checkpoints(self) -> list[Checkpointed]:
+        rows = self._fetch("read ledger checkpoints", "SELECT size, stored_ns, note FROM "
+                           "ledger_checkpoints ORDER BY size, stored_ns")
+        return [Checkpointed(int(s), int(t), str(n)) for s, t, n in rows]
+
+    def retention_cutoffs(self) -> list[int]:
+        """Every retention cutoff applied so far (samples before it were deleted by policy)."""
+        rows = self._fetch("read retention records",
+                           "SELECT cutoff_ns FROM ledger_retention ORDER BY cutoff_ns")
+        return [int(r[0]) for r in rows]
 
     # --- events -----------------------------------------------------------------------------
     def write_events(self, events: Sequence[Event]) -> None:

@@ -16,9 +16,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from isthmus.historian.api import Aggregate, SequencedHistorian
+from isthmus.historian.api import Aggregate, LedgerHistorian, SequencedHistorian
 from isthmus.historian.errors import HistorianCorruption, HistorianError, HistorianUnavailable
+from isthmus.historian.ledger import Checkpointed, LeafEntry, LeafRow
 from isthmus.historian.segments import SegmentLog
 from isthmus.model import Event, SampleBatch, Tag, TagRegistry, UnknownTagError
 
@@ -196,6 +198,57 @@ class BufferedHistorian:
 
     def sample_count(self) -> int:
         return self._backend().sample_count()
+
+    # --- the integrity ledger: written straight to the backend, never buffered -------------
+    def _ledger(self) -> LedgerHistorian:
+        backend = self._backend()
+        if not isinstance(backend, LedgerHistorian):
+            raise HistorianError(f"historian {type(backend).__name__} keeps no ledger")
+        return backend
+
+    def write_leaves(self, entries: Sequence[LeafEntry]) -> None:
+        """Write ledger leaves to the backend after any backlog; raise HistorianUnavailable
+        (the caller decides what to do with the batches) while the backend is down."""
+        with self._lock:
+            if self._available() and self._has_backlog():
+                try:
+                    self._replay_locked()
+                except HistorianCorruption as exc:
+                    log.error("buffer %s cannot replay: %s", self._dir, exc)
+            if not self._available():
+                raise HistorianUnavailable(f"buffered historian {self._dir}: backend is down")
+            try:
+                self._ledger().write_leaves(entries)
+            except HistorianUnavailable as exc:
+                self._mark_down(exc)
+                raise
+
+    def ledger_hashes(self) -> list[tuple[int, bytes]]:
+        return self._ledger().ledger_hashes()
+
+    def ledger_positions(self) -> dict[tuple[str, str], int]:
+        return self._ledger().ledger_positions()
+
+    def ledger_leaves(self, start: int = 0, stop: int | None = None) -> list[LeafRow]:
+        return self._ledger().ledger_leaves(start, stop)
+
+    def ledger_blocks(self, start: int, stop: int | None) -> list[tuple[Any, ...]]:
+        return self._ledger().ledger_blocks(start, stop)
+
+    def unledgered_blocks(self) -> list[tuple[int, int, int, int]]:
+        return self._ledger().unledgered_blocks()
+
+    def ledger_blocks_at(self, tag_id: int, at_ns: int) -> list[tuple[Any, ...]]:
+        return self._ledger().ledger_blocks_at(tag_id, at_ns)
+
+    def add_checkpoint(self, size: int, note: str) -> None:
+        self._ledger().add_checkpoint(size, note)
+
+    def ledger_checkpoints(self) -> list[Checkpointed]:
+        return self._ledger().ledger_checkpoints()
+
+    def retention_cutoffs(self) -> list[int]:
+        return self._ledger().retention_cutoffs()
 
     def close(self) -> None:
         with self._lock:

@@ -36,6 +36,7 @@ class Block:
     max_ts: int
     n: int
     payload: bytes
+    leaf: int | None = None  # the ledger leaf whose samples the block holds, if any
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -66,9 +67,9 @@ def sort_by_tag_and_time(batch: SampleBatch) -> SortedBatch:
     return SortedBatch(ordered, starts, ends)
 
 
-def encode_blocks(sorted_batch: SortedBatch) -> list[Block]:
-    """One block per tag run. Flags are found vectorised over the batch; the loop is per
-    tag, not per sample."""
+def encode_blocks(sorted_batch: SortedBatch, *, leaf: int | None = None) -> list[Block]:
+    """One block per tag run (each marked with ledger `leaf`, if given). Flags are found
+    vectorised over the batch; the loop is per tag, not per sample."""
     b = sorted_batch.batch
     if len(b) == 0:
         return []
@@ -98,7 +99,7 @@ def encode_blocks(sorted_batch: SortedBatch) -> list[Block]:
         if not flag & _ALL_GOOD:
             parts.append(b.quality[s:e].tobytes())
         parts.append(_I64.pack(gw) if flag & _GW_CONST else gw_offset[s:e].tobytes())
-        blocks.append(Block(tag_id, lo, hi, e - s, b"".join(parts)))
+        blocks.append(Block(tag_id, lo, hi, e - s, b"".join(parts), leaf))
     return blocks
 
 

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from isthmus.historian.codec import Block
 
-__all__ = ["blocks_copy_buffer", "fixed_copy_buffer"]
+__all__ = ["blocks_copy_buffer", "fixed_copy_buffer", "leaf_blocks_copy_buffer"]
 
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 _TRAILER = struct.pack(">h", -1)
@@ -39,5 +39,22 @@ def blocks_copy_buffer(blocks: Sequence[Block]) -> bytes:
         parts.append(_BLOCK_ROW.pack(5, 4, b.tag_id, 8, b.min_ts, 8, b.max_ts, 4, b.n))
         parts.append(struct.pack(">i", len(b.payload)))
         parts.append(b.payload)
+    parts.append(_TRAILER)
+    return b"".join(parts)
+
+
+_LEAF_FIELD = struct.Struct(">iq")
+
+
+def leaf_blocks_copy_buffer(blocks: Sequence[Block]) -> bytes:
+    """COPY BINARY body for (tag_id, min_ts, max_ts, n, payload, leaf) rows."""
+    parts = [_HEADER]
+    for b in blocks:
+        if b.leaf is None:
+            raise ValueError(f"block of tag {b.tag_id} at {b.min_ts} has no ledger leaf")
+        parts.append(_BLOCK_ROW.pack(6, 4, b.tag_id, 8, b.min_ts, 8, b.max_ts, 4, b.n))
+        parts.append(struct.pack(">i", len(b.payload)))
+        parts.append(b.payload)
+        parts.append(_LEAF_FIELD.pack(8, b.leaf))
     parts.append(_TRAILER)
     return b"".join(parts)

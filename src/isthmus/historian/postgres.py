@@ -15,7 +15,11 @@ from isthmus.historian import query
 from isthmus.historian.blockstore import ROLLUP_COLUMNS, ROLLUP_TABLES, BlockStore
 from isthmus.historian.codec import Block
 from isthmus.historian.errors import HistorianError, HistorianUnavailable
-from isthmus.historian.pgcopy import blocks_copy_buffer, fixed_copy_buffer
+from isthmus.historian.pgcopy import (
+    blocks_copy_buffer,
+    fixed_copy_buffer,
+    leaf_blocks_copy_buffer,
+)
 from isthmus.historian.query import ROLLUP_PART_SPAN
 from isthmus.historian.stats import BucketStats
 
@@ -46,6 +50,16 @@ def _schema_sql() -> list[str]:
   min_ts bigint NOT NULL, max_ts bigint NOT NULL, n integer NOT NULL,
   payload bytea NOT NULL) PARTITION BY RANGE (min_ts)""",
         "CREATE INDEX IF NOT EXISTS blocks_by_tag ON blocks (tag_id, max_ts, min_ts)",
+        "ALTER TABLE blocks ADD COLUMN IF NOT EXISTS leaf bigint",
+        "CREATE INDEX IF NOT EXISTS blocks_by_leaf ON blocks (leaf) WHERE leaf IS NOT NULL",
+        """CREATE TABLE IF NOT EXISTS ledger_leaves (
+  idx bigint PRIMARY KEY, leaf_hash bytea NOT NULL, gateway_id text NOT NULL,
+  source text NOT NULL, seq bigint NOT NULL, signature bytea NOT NULL, n integer NOT NULL,
+  min_ts bigint NOT NULL, max_ts bigint NOT NULL, manifest bytea NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS ledger_checkpoints (
+  size bigint NOT NULL, stored_ns bigint NOT NULL, note text NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS ledger_retention (
+  cutoff_ns bigint NOT NULL, applied_ns bigint NOT NULL)""",
         "CREATE TABLE IF NOT EXISTS ingest_marks (stream text PRIMARY KEY, seq bigint NOT NULL)",
         """CREATE TABLE IF NOT EXISTS events (
   id bigserial PRIMARY KEY, ts bigint NOT NULL, kind text NOT NULL, severity integer NOT NULL,
@@ -171,6 +185,13 @@ class PostgresHistorian(BlockStore[PgStatements]):
         with db.conn.cursor() as cur, cur.copy("COPY blocks (tag_id, min_ts, max_ts, n, "
                                                "payload) FROM STDIN (FORMAT BINARY)") as copy:
             copy.write(blocks_copy_buffer(blocks))
+
+    def _insert_leaf_blocks(self, db: PgStatements, blocks: Sequence[Block]) -> None:
+        if not blocks:
+            return
+        with db.conn.cursor() as cur, cur.copy("COPY blocks (tag_id, min_ts, max_ts, n, "
+                                               "payload, leaf) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(leaf_blocks_copy_buffer(blocks))
 
     def _upsert_rollups(self, db: PgStatements, rollups: dict[int, BucketStats]) -> None:
         """COPY every level's rows into one per-session staging table, then merge each level

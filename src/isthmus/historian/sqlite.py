@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS tags (
   description TEXT NOT NULL, source TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blocks (
   id INTEGER PRIMARY KEY, tag_id INTEGER NOT NULL, min_ts INTEGER NOT NULL,
-  max_ts INTEGER NOT NULL, n INTEGER NOT NULL, payload BLOB NOT NULL);
+  max_ts INTEGER NOT NULL, n INTEGER NOT NULL, payload BLOB NOT NULL, leaf INTEGER);
 CREATE INDEX IF NOT EXISTS blocks_by_tag ON blocks (tag_id, max_ts, min_ts);
 CREATE INDEX IF NOT EXISTS blocks_by_min_ts ON blocks (min_ts);
 CREATE TABLE IF NOT EXISTS ingest_marks (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL);
@@ -47,6 +47,14 @@ CREATE TABLE IF NOT EXISTS events (
   data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_by_ts ON events (ts);
 CREATE INDEX IF NOT EXISTS events_by_kind ON events (kind, ts);
+CREATE TABLE IF NOT EXISTS ledger_leaves (
+  idx INTEGER PRIMARY KEY, leaf_hash BLOB NOT NULL, gateway_id TEXT NOT NULL,
+  source TEXT NOT NULL, seq INTEGER NOT NULL, signature BLOB NOT NULL, n INTEGER NOT NULL,
+  min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, manifest BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS ledger_checkpoints (
+  size INTEGER NOT NULL, stored_ns INTEGER NOT NULL, note TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ledger_retention (
+  cutoff_ns INTEGER NOT NULL, applied_ns INTEGER NOT NULL);
 {rollups}
 """
 
@@ -75,6 +83,11 @@ class SQLiteHistorian(BlockStore[sqlite3.Connection]):
             self._db.execute("PRAGMA wal_autocheckpoint=10000")
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self._db.executescript(_schema())
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(blocks)")}
+            if "leaf" not in columns:  # a historian created before the ledger existed
+                self._db.execute("ALTER TABLE blocks ADD COLUMN leaf INTEGER")
+            self._db.execute("CREATE INDEX IF NOT EXISTS blocks_by_leaf ON blocks (leaf) "
+                             "WHERE leaf IS NOT NULL")
 
     # --- primitives -------------------------------------------------------------------------
     @contextmanager
@@ -117,6 +130,11 @@ class SQLiteHistorian(BlockStore[sqlite3.Connection]):
         db.executemany("INSERT INTO blocks (tag_id, min_ts, max_ts, n, payload) "
                        "VALUES (?, ?, ?, ?, ?)",
                        [(b.tag_id, b.min_ts, b.max_ts, b.n, b.payload) for b in blocks])
+
+    def _insert_leaf_blocks(self, db: sqlite3.Connection, blocks: Sequence[Block]) -> None:
+        db.executemany("INSERT INTO blocks (tag_id, min_ts, max_ts, n, payload, leaf) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                       [(b.tag_id, b.min_ts, b.max_ts, b.n, b.payload, b.leaf) for b in blocks])
 
     def _upsert_rollups(self, db: sqlite3.Connection, rollups: dict[int, BucketStats]) -> None:
         for level, stats in rollups.items():

@@ -1,0 +1,173 @@
+"""Portable evidence: an inclusion proof for one stored sample that anyone can check with only
+the gateway's public key (`ledger prove` / `ledger check-proof`), and consistency proofs
+between two signed tree heads (`ledger consistency`).
+
+An inclusion proof file (JSON, format "isthmus-inclusion-proof/1") holds the sample, the
+whole leaf it belongs to (the canonical batch bytes, base64) with the batch signature, the
+leaf index, the audit path and the signed checkpoint note the path leads to.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from isthmus.historian import LedgerHistorian
+from isthmus.historian.codec import decode_blocks
+from isthmus.integrity.canonical import BatchHeader, decode_batch, encode_batch
+from isthmus.integrity.checkpoint import Checkpoint
+from isthmus.integrity.envelope import SignedBatch, keyring, verify_batch
+from isthmus.integrity.errors import IntegrityError
+from isthmus.integrity.hashing import leaf_hash
+from isthmus.integrity.ledger import log_of_hashes
+from isthmus.integrity.note import NoteVerifier
+from isthmus.integrity.proofs import verify_consistency, verify_inclusion
+from isthmus.integrity.tree import MerkleLog
+
+__all__ = ["PROOF_FORMAT", "EvidenceError", "ProvenSample", "check_inclusion_proof",
+           "consistency_evidence", "inclusion_proof_for", "stored_log"]
+
+PROOF_FORMAT = "isthmus-inclusion-proof/1"
+_LOW, _HIGH = -(2**63), 2**63 - 1
+
+
+class EvidenceError(IntegrityError):
+    """A proof cannot be produced or does not prove what it claims."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenSample:
+    tag_id: int
+    ts: int
+    value: float
+    quality: int
+    leaf_index: int
+    tree_size: int
+    gateway_id: str
+    source: str
+    seq: int
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def stored_log(historian: LedgerHistorian) -> MerkleLog:
+    """The Merkle log over the leaf hashes the historian stores."""
+    stored = historian.ledger_hashes()
+    if any(i != k for k, (i, _) in enumerate(stored)):
+        raise EvidenceError("the stored leaf indexes have a gap; run 'isthmus ledger verify'")
+    return log_of_hashes([h for _, h in stored])
+
+
+def _newest_checkpoint(historian: LedgerHistorian, verifiers: Sequence[NoteVerifier],
+                       covering: int) -> tuple[str, Checkpoint]:
+    for stored in reversed(historian.ledger_checkpoints()):
+        if stored.size > covering:
+            return stored.note, Checkpoint.open(stored.note, verifiers)
+    raise EvidenceError(f"no signed checkpoint covers leaf {covering} yet; run "
+                        "'isthmus ledger checkpoint' first")
+
+
+def inclusion_proof_for(historian: LedgerHistorian, verifiers: Sequence[NoteVerifier],
+                        tag_id: int, tag: str, at_ns: int) -> dict[str, Any]:
+    """The proof document for the latest ledger sample of `tag_id` at or before `at_ns`."""
+    best: tuple[int, int] | None = None  # (ts, leaf)
+    for leaf, t, lo, n, payload in historian.ledger_blocks_at(tag_id, at_ns):
+        samples = decode_blocks([(int(t), int(lo), int(n), bytes(payload))], _LOW, at_ns + 1)
+        if len(samples) and (best is None or int(samples.ts[-1]) > best[0]):
+            best = (int(samples.ts[-1]), int(leaf))
+    if best is None:
+        raise EvidenceError(f"no ledger sample of {tag} at or before {at_ns}")
+    ts, index = best
+    (row,) = historian.ledger_leaves(index, index + 1)
+    blocks = historian.ledger_blocks(index, index + 1)
+    batch = decode_blocks([(int(r[2]), int(r[3]), int(r[5]), bytes(r[6])) for r in blocks],
+                          _LOW, _HIGH)
+    payload = encode_batch(BatchHeader(row.gateway_id, row.source, row.seq), batch)
+    position = int(np.flatnonzero((batch.tag_id == tag_id) & (batch.ts == ts))[-1])
+    note, head = _newest_checkpoint(historian, verifiers, index)
+    log = stored_log(historian)
+    if log.root(head.size) != head.root or log.leaf_hash(index) != leaf_hash(payload):
+        raise EvidenceError(f"leaf {index} or the log no longer matches the signed checkpoint "
+                            f"of size {head.size}; run 'isthmus ledger verify'")
+    return {
+        "format": PROOF_FORMAT,
+        "tag": tag,
+        "sample": {"tag_id": tag_id, "ts": ts, "value": float(batch.value[position]).hex(),
+                   "quality": int(batch.quality[position]), "position": position},
+        "leaf_index": index,
+        "leaf": _b64(payload),
+        "signature": _b64(row.signature),
+        "tree_size": head.size,
+        "inclusion_proof": [_b64(h) for h in log.inclusion_proof(index, head.size)],
+        "checkpoint": note,
+    }
+
+
+def _field(doc: dict[str, Any], name: str) -> Any:
+    if name not in doc:
+        raise EvidenceError(f"proof file has no {name!r} field")
+    return doc[name]
+
+
+def _decode64(text: Any, what: str) -> bytes:
+    try:
+        return base64.b64decode(str(text), validate=True)
+    except ValueError as exc:
+        raise EvidenceError(f"proof file field {what} is not base64: {exc}") from None
+
+
+def check_inclusion_proof(doc: dict[str, Any], verifier: NoteVerifier) -> ProvenSample:
+    """Check a proof document with only the gateway's public key: the batch signature, that
+    the sample is in the batch, the audit path, and the checkpoint signature."""
+    if _field(doc, "format") != PROOF_FORMAT:
+        raise EvidenceError(f"proof file format {doc['format']!r} is not {PROOF_FORMAT!r}")
+    payload = _decode64(_field(doc, "leaf"), "leaf")
+    header, batch = decode_batch(payload)
+    signed = SignedBatch(header, batch, _decode64(_field(doc, "signature"), "signature"))
+    verify_batch(signed, keyring([verifier]))
+    sample = _field(doc, "sample")
+    position = int(sample["position"])
+    if not 0 <= position < len(batch):
+        raise EvidenceError(f"sample position {position} is outside the batch of {len(batch)}")
+    claimed = (int(sample["tag_id"]), int(sample["ts"]), float.fromhex(sample["value"]),
+               int(sample["quality"]))
+    stored = (int(batch.tag_id[position]), int(batch.ts[position]), float(batch.value[position]),
+              int(batch.quality[position]))
+    same_value = claimed[2] == stored[2] or (np.isnan(claimed[2]) and np.isnan(stored[2]))
+    if claimed[:2] != stored[:2] or claimed[3] != stored[3] or not same_value:
+        raise EvidenceError(f"the sample {claimed} is not the one at position {position} of "
+                            f"the signed batch {stored}")
+    head = Checkpoint.open(_field(doc, "checkpoint"), [verifier], origin=verifier.name)
+    index, size = int(_field(doc, "leaf_index")), int(_field(doc, "tree_size"))
+    if size != head.size:
+        raise EvidenceError(f"proof is for tree size {size}, its checkpoint for {head.size}")
+    path = [_decode64(h, "inclusion_proof") for h in _field(doc, "inclusion_proof")]
+    verify_inclusion(leaf_hash(payload), index, size, path, head.root)
+    return ProvenSample(claimed[0], claimed[1], claimed[2], claimed[3], index, size,
+                        header.gateway_id, header.source, header.seq)
+
+
+def consistency_evidence(log: MerkleLog, old_note: str, new_note: str,
+                         verifiers: Sequence[NoteVerifier]) -> dict[str, Any]:
+    """Prove with `log` that the older signed tree head is a prefix of the newer one, check
+    the proof, and return it as a document."""
+    old = Checkpoint.open(old_note, verifiers)
+    new = Checkpoint.open(new_note, verifiers)
+    if old.origin != new.origin:
+        raise EvidenceError(f"checkpoints of two logs: {old.origin!r} and {new.origin!r}")
+    if old.size > new.size:
+        old_note, new_note, old, new = new_note, old_note, new, old
+    if new.size > log.size:
+        raise EvidenceError(f"the newer checkpoint covers {new.size} leaves; the log holds "
+                            f"{log.size}")
+    proof = log.consistency_proof(old.size, new.size)
+    verify_consistency(old.size, new.size, old.root, new.root, proof)
+    return {"format": "isthmus-consistency-proof/1", "old": old_note, "new": new_note,
+            "old_size": old.size, "new_size": new.size,
+            "consistency_proof": [_b64(h) for h in proof]}

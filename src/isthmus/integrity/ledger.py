@@ -1,0 +1,204 @@
+"""The ledger in the running platform: the gateway signs each connector batch, the historian
+side verifies it, appends it to the Merkle log as one leaf, stores it with its leaf index and
+signs tree heads (checkpoints) on a schedule and on demand.
+
+    gateway:   BatchSigner.sign(source, batch) → SignedSampleBatch on the bus
+    historian: Ledger.admit(batches) → verified / refused; Ledger.store(verified) → leaves;
+               Ledger.checkpoint() → signed note, stored in the historian
+
+A `SignedSampleBatch` *is* a `SampleBatch` (a subclass carrying the header and signature),
+so the bus, the alarm engine and every other consumer treat it as before.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from isthmus.historian import LedgerHistorian
+from isthmus.historian.ledger import LeafEntry
+from isthmus.integrity.canonical import BatchHeader
+from isthmus.integrity.checkpoint import Checkpoint
+from isthmus.integrity.envelope import SequenceTracker, SignedBatch, sign_batch, verify_batch
+from isthmus.integrity.errors import CanonicalFormError, IntegrityError, UnsignedBatchError
+from isthmus.integrity.hashing import HASH_SIZE
+from isthmus.integrity.identity import GatewayIdentity
+from isthmus.integrity.note import NoteVerifier
+from isthmus.integrity.store import MemoryLeafStore
+from isthmus.integrity.tree import MerkleLog
+from isthmus.model import SampleBatch, now_ns
+
+__all__ = [
+    "Admission",
+    "BatchSigner",
+    "Ledger",
+    "LedgerError",
+    "SignedSampleBatch",
+    "in_ledger_order",
+    "is_in_ledger_order",
+    "log_of_hashes",
+]
+
+
+class LedgerError(IntegrityError):
+    """The stored ledger cannot be continued (it needs `isthmus ledger verify`)."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SignedSampleBatch(SampleBatch):
+    """A sample batch with its provenance: header (gateway, source, seq) and signature."""
+
+    header: BatchHeader
+    signature: bytes
+
+    def envelope(self) -> SignedBatch:
+        plain = SampleBatch(self.tag_id, self.ts, self.value, self.quality, self.ts_gateway)
+        return SignedBatch(self.header, plain, self.signature)
+
+
+def in_ledger_order(batch: SampleBatch) -> SampleBatch:
+    """The batch stably sorted by (tag id, source time): the order the ledger signs and the
+    historian stores, so that stored blocks reproduce the signed bytes."""
+    return batch.take(np.lexsort((batch.ts, batch.tag_id)))
+
+
+def is_in_ledger_order(batch: SampleBatch) -> bool:
+    tag, ts = batch.tag_id, batch.ts
+    if len(tag) < 2:
+        return True
+    ascending = (tag[1:] > tag[:-1]) | ((tag[1:] == tag[:-1]) & (ts[1:] >= ts[:-1]))
+    return bool(ascending.all())
+
+
+class BatchSigner:
+    """Signs the gateway's batches: one sequence per source, continuing after `positions`
+    (the last sequence number the historian stored for each (gateway, source))."""
+
+    def __init__(self, identity: GatewayIdentity,
+                 positions: Mapping[tuple[str, str], int] | None = None) -> None:
+        self._identity = identity
+        self._next = {source: seq + 1 for (gw, source), seq in (positions or {}).items()
+                      if gw == identity.gateway_id}
+
+    def sign(self, source: str, batch: SampleBatch) -> SignedSampleBatch:
+        ordered = in_ledger_order(batch)
+        header = BatchHeader(self._identity.gateway_id, source, self._next.get(source, 0))
+        signed = sign_batch(self._identity, header, ordered)
+        self._next[source] = header.seq + 1
+        assert signed.signature is not None
+        return SignedSampleBatch(ordered.tag_id, ordered.ts, ordered.value, ordered.quality,
+                                 ordered.ts_gateway, header, signed.signature)
+
+
+@dataclass(slots=True)
+class Admission:
+    """The outcome of `Ledger.admit`: batches verified in order, and those refused."""
+
+    accepted: list[SignedBatch] = field(default_factory=list)
+    refused: list[tuple[SampleBatch, IntegrityError]] = field(default_factory=list)
+
+
+def log_of_hashes(hashes: Sequence[bytes]) -> MerkleLog:
+    """A Merkle log over the given leaf hashes (rebuilt in one pass per level)."""
+    store = MemoryLeafStore()
+    if hashes:
+        store.append(np.frombuffer(b"".join(hashes), np.uint8).reshape(-1, HASH_SIZE))
+    return MerkleLog(store)
+
+
+class Ledger:
+    """The receiving side of the ledger over a historian. Not thread-safe: one sink uses it."""
+
+    def __init__(self, historian: LedgerHistorian, identity: GatewayIdentity, *,
+                 extra_keys: Sequence[NoteVerifier] = (), checkpoint_every: int = 1000,
+                 checkpoint_every_s: float = 60.0) -> None:
+        self._historian = historian
+        self._identity = identity
+        self.keys: dict[str, NoteVerifier] = {k.name: k for k in extra_keys}
+        self.keys[identity.gateway_id] = identity.verifier
+        self._every = checkpoint_every
+        self._every_s = checkpoint_every_s
+        stored = historian.ledger_hashes()
+        for expected, (index, _) in enumerate(stored):
+            if index != expected:
+                raise LedgerError(f"ledger: leaf {expected} is missing from the historian (next "
+                                  f"stored is {index}); run 'isthmus ledger verify'")
+        self.log = log_of_hashes([h for _, h in stored])
+        self.tracker = SequenceTracker(historian.ledger_positions())
+        self._signed_size, self._signed_at = self._check_last_checkpoint()
+
+    def _check_last_checkpoint(self) -> tuple[int, float]:
+        stored = self._historian.ledger_checkpoints()
+        if not stored:
+            return -1, time.monotonic()
+        last = stored[-1]
+        head = Checkpoint.open(last.note, [self._identity.verifier],
+                               origin=self._identity.gateway_id)
+        if head.size > self.log.size or self.log.root(head.size) != head.root:
+            raise LedgerError(f"the stored leaves do not match the last signed checkpoint "
+                              f"(size {head.size}); run 'isthmus ledger verify'")
+        return head.size, time.monotonic()
+
+    @property
+    def historian(self) -> LedgerHistorian:
+        return self._historian
+
+    @property
+    def gateway_id(self) -> str:
+        return self._identity.gateway_id
+
+    def admit(self, batches: Sequence[SampleBatch]) -> Admission:
+        """Verify each batch (signature, ledger order, then sequence) in arrival order; the
+        sequence tracker records the accepted ones."""
+        result = Admission()
+        for batch in batches:
+            try:
+                if not isinstance(batch, SignedSampleBatch):
+                    raise UnsignedBatchError(f"batch of {len(batch)} samples carries no "
+                                             "signature")
+                signed = batch.envelope()
+                verify_batch(signed, self.keys)
+                if not is_in_ledger_order(batch):
+                    raise CanonicalFormError(
+                        f"batch {batch.header.seq} of {batch.header.gateway_id}/"
+                        f"{batch.header.source} is not sorted by (tag id, time)")
+                self.tracker.accept(batch.header)
+            except IntegrityError as exc:
+                result.refused.append((batch, exc))
+            else:
+                result.accepted.append(signed)
+        return result
+
+    def store(self, accepted: Sequence[SignedBatch]) -> range:
+        """Append verified batches as leaves and write them to the historian in one
+        transaction; the log grows only once the write succeeded."""
+        start = self.log.size
+        entries = []
+        for offset, signed in enumerate(accepted):
+            assert signed.signature is not None
+            entries.append(LeafEntry(start + offset, signed.leaf_hash(), signed.header.gateway_id,
+                                     signed.header.source, signed.header.seq, signed.signature,
+                                     signed.batch))
+        self._historian.write_leaves(entries)
+        for entry in entries:
+            self.log.append_hash(entry.leaf_hash)
+        return range(start, self.log.size)
+
+    def checkpoint_due(self) -> bool:
+        unsigned = self.log.size - max(self._signed_size, 0)
+        return unsigned > 0 and (unsigned >= self._every
+                                 or time.monotonic() - self._signed_at >= self._every_s)
+
+    def checkpoint(self) -> str | None:
+        """Sign and store a tree head for the current log; None when nothing new to sign."""
+        if self.log.size == self._signed_size:
+            return None
+        head = Checkpoint.create(self.gateway_id, self.log.size, self.log.root(),
+                                 timestamp_ns=now_ns())
+        note = head.sign([self._identity.signer])
+        self._historian.add_checkpoint(head.size, note)
+        self._signed_size, self._signed_at = head.size, time.monotonic()
+        return note
