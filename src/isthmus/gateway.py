@@ -85,6 +85,19 @@ def gateway_id_of(site: SiteConfig) -> str:
     return f"{site.enterprise}-{site.site}-gw"
 
 
+async def _stop_all(tasks: Sequence[asyncio.Task[None]], *, patience_s: float = 5.0) -> None:
+    """Cancel `tasks` and wait for them; a task that absorbed its cancellation (a library
+    catching it) is cancelled again rather than leaving the stop hanging."""
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=patience_s)
+        if pending:
+            log.warning("%d tasks still running %.0f s after cancellation; cancelling again",
+                        len(pending), patience_s)
+
+
 class Gateway:
     """Reads the site's devices into its historian until `stop` is set. With a historian
     that keeps a ledger, every connector batch is signed with the gateway's key (kept in
@@ -172,9 +185,7 @@ class Gateway:
                 await self.bus.publish(Event(now_ns(), EventKind.INTEGRITY, Severity.HIGH,
                                              ledger_problem, source="gateway"))
             await stop.wait()
-            for task in workers:
-                task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            await _stop_all(workers)
             await self.bus.publish(Event(now_ns(), EventKind.SYSTEM, Severity.INFO,
                                          "gateway stopping: flushing", source="gateway"))
             await self.bus.close()

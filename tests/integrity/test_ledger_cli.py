@@ -95,7 +95,8 @@ def test_demo_data_verifies_until_hand_edited(tmp_path: Path) -> None:
     isthmus = [sys.executable, "-m", "isthmus"]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     data = tmp_path / "d"
-    subprocess.run([*isthmus, "demo", "--duration", "5", "--data", str(data)], check=True,
+    subprocess.run([*isthmus, "demo", "--duration", "5", "--data", str(data),
+                    "--hosts", "127.0.44."], check=True,
                    capture_output=True, env=env, timeout=120)
     ok = subprocess.run([*isthmus, "ledger", "verify", "--data", str(data)],
                         capture_output=True, text=True, env=env, timeout=120)

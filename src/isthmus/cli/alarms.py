@@ -10,10 +10,14 @@ import click
 
 from isthmus.analytics.alarm_kpis import KPI_COLUMNS, compute_kpis
 from isthmus.analytics.alarms import AlarmRecord, latest_records, read_alarm_events, records_of
-from isthmus.cli.options import data_option, historian_option, historian_url
+from isthmus.cli.options import (
+    data_option,
+    format_option,
+    historian_option,
+    open_existing_historian,
+)
 from isthmus.cli.tables import render
 from isthmus.cli.times import format_ts, parse_time
-from isthmus.historian import Historian, HistorianError, open_historian
 from isthmus.model import now_ns
 
 __all__ = ["alarms_command"]
@@ -22,16 +26,6 @@ ALARM_COLUMNS = ["alarm", "state", "priority", "area", "tag", "condition", "valu
                  "since", "changed"]
 
 
-def _open(data_dir: Path, url: str | None) -> Historian:
-    resolved = historian_url(data_dir, url)
-    if resolved.startswith("sqlite:///") and not Path(resolved[len("sqlite:///"):]).exists():
-        raise click.ClickException(
-            f"no historian at {resolved}: run `isthmus demo` or `isthmus run -c FILE` first, "
-            "or pass --data / --historian")
-    try:
-        return open_historian(resolved)
-    except HistorianError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _row(record: AlarmRecord) -> list[object]:
@@ -56,9 +50,7 @@ def _rank(record: AlarmRecord) -> tuple[int, int, int]:
 @click.option("--from", "start", default="-24h", show_default=True,
               help="KPI window start: ISO 8601 or relative (-24h, -7d).")
 @click.option("--to", "end", default="now", show_default=True, help="KPI window end.")
-@click.option("--table", "fmt", flag_value="table", default=True, help="Text table (default).")
-@click.option("--json", "fmt", flag_value="json", help="JSON output.")
-@click.option("--csv", "fmt", flag_value="csv", help="CSV output.")
+@format_option
 @data_option
 @historian_option
 def alarms_command(show_all: bool, kpis: bool, start: str, end: str, fmt: str, data_dir: Path,
@@ -70,7 +62,7 @@ def alarms_command(show_all: bool, kpis: bool, start: str, end: str, fmt: str, d
         start_ns, end_ns = parse_time(start, now_ns=now), parse_time(end, now_ns=now)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
-    historian = _open(data_dir, historian_url)
+    historian = open_existing_historian(data_dir, historian_url)
     try:
         # from the beginning: an alarm standing for weeks changed state weeks ago
         records = list(records_of(read_alarm_events(historian, 0, end_ns if kpis else now + 1)))

@@ -8,30 +8,16 @@ from pathlib import Path
 
 import click
 
-from isthmus.cli.options import data_option, historian_option, historian_url
+from isthmus.cli.options import (
+    data_option,
+    format_option,
+    historian_option,
+    open_existing_historian,
+)
 from isthmus.cli.tables import render
 from isthmus.cli.times import format_ts, parse_duration, parse_time
-from isthmus.historian import AGGREGATE_FUNCTIONS, Historian, HistorianError, open_historian
+from isthmus.historian import AGGREGATE_FUNCTIONS, Historian
 from isthmus.model import Quality, UnknownTagError, now_ns
-
-
-def _format_option(func):  # type: ignore[no-untyped-def]
-    func = click.option("--json", "fmt", flag_value="json", help="JSON output.")(func)
-    func = click.option("--csv", "fmt", flag_value="csv", help="CSV output.")(func)
-    return click.option("--table", "fmt", flag_value="table", default=True,
-                        help="Text table (default).")(func)
-
-
-def _open(data_dir: Path, url: str | None) -> Historian:
-    resolved = historian_url(data_dir, url)
-    if resolved.startswith("sqlite:///") and not Path(resolved[len("sqlite:///"):]).exists():
-        raise click.ClickException(
-            f"no historian at {resolved}: run `isthmus demo` or `isthmus run -c FILE` first, "
-            "or pass --data / --historian")
-    try:
-        return open_historian(resolved)
-    except HistorianError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _quality_name(code: int) -> str:
@@ -50,7 +36,7 @@ def _quality_name(code: int) -> str:
 @click.option("--agg", default="avg", show_default=True,
               type=click.Choice(sorted(AGGREGATE_FUNCTIONS)), help="Aggregate function.")
 @click.option("--limit", default=None, type=int, help="At most this many raw rows per tag.")
-@_format_option
+@format_option
 @data_option
 @historian_option
 def query_command(tags: tuple[str, ...], start: str, end: str, every: str | None, agg: str,
@@ -63,7 +49,7 @@ def query_command(tags: tuple[str, ...], start: str, end: str, every: str | None
         every_ns = parse_duration(every) if every else None
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
-    historian = _open(data_dir, historian_url)
+    historian = open_existing_historian(data_dir, historian_url)
     try:
         if every_ns is None:
             columns, rows = _raw_rows(historian, tags, start_ns, end_ns, limit)
@@ -101,14 +87,14 @@ def _aggregate_rows(historian: Historian, tags: tuple[str, ...], start_ns: int, 
 @click.argument("pattern", default="*")
 @click.option("--latest/--no-latest", default=True, show_default=True,
               help="Show each tag's latest value.")
-@_format_option
+@format_option
 @data_option
 @historian_option
 def tags_command(pattern: str, latest: bool, fmt: str, data_dir: Path,
                  historian_url: str | None) -> None:
     """List the namespace: every tag matching PATTERN (shell wildcards), with unit,
     range and latest value."""
-    historian = _open(data_dir, historian_url)
+    historian = open_existing_historian(data_dir, historian_url)
     try:
         registry = historian.registry()
         chosen = [(i, t) for i, t in registry if fnmatch.fnmatchcase(t.path, pattern)]

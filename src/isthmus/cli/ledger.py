@@ -10,9 +10,14 @@ from typing import Any, TypeVar
 
 import click
 
-from isthmus.cli.options import data_option, historian_option, historian_url
+from isthmus.cli.options import (
+    data_option,
+    historian_option,
+    historian_url,
+    open_existing_historian,
+)
 from isthmus.cli.times import format_ts, parse_time
-from isthmus.historian import HistorianError, LedgerHistorian, open_historian
+from isthmus.historian import HistorianError, LedgerHistorian
 from isthmus.integrity.checkpoint import Checkpoint
 from isthmus.integrity.errors import IntegrityError
 from isthmus.integrity.evidence import (
@@ -58,15 +63,9 @@ def _keys(data_dir: Path, pubkeys: tuple[str, ...]) -> list[NoteVerifier]:
 
 
 def _open(data_dir: Path, url: str | None) -> LedgerHistorian:
-    resolved = historian_url(data_dir, url)
-    if resolved.startswith("sqlite:///") and not Path(resolved[len("sqlite:///"):]).exists():
-        raise click.ClickException(f"no historian at {resolved}: pass --data or --historian")
-    try:
-        historian = open_historian(resolved)
-    except HistorianError as exc:
-        raise click.ClickException(str(exc)) from exc
+    historian = open_existing_historian(data_dir, url)
     if not isinstance(historian, LedgerHistorian):
-        raise click.ClickException(f"historian {resolved} keeps no ledger")
+        raise click.ClickException(f"historian {historian_url(data_dir, url)} keeps no ledger")
     return historian
 
 

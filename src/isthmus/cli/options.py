@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from isthmus.historian import Historian, HistorianError, open_historian
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_DATA = "./isthmus-data"
@@ -47,3 +49,24 @@ def historian_url(data_dir: Path, explicit: str | None, configured: str | None =
     if configured:
         return configured
     return f"sqlite:///{(data_dir / 'historian.db').as_posix()}"
+
+
+def format_option(func: F) -> F:
+    """--table (default), --json or --csv, into the parameter `fmt`."""
+    func = click.option("--json", "fmt", flag_value="json", help="JSON output.")(func)
+    func = click.option("--csv", "fmt", flag_value="csv", help="CSV output.")(func)
+    return click.option("--table", "fmt", flag_value="table", default=True,
+                        help="Text table (default).")(func)
+
+
+def open_existing_historian(data_dir: Path, url: str | None) -> Historian:
+    """The historian a reading command works on; a clear error if there is none yet."""
+    resolved = historian_url(data_dir, url)
+    if resolved.startswith("sqlite:///") and not Path(resolved[len("sqlite:///"):]).exists():
+        raise click.ClickException(
+            f"no historian at {resolved}: run `isthmus demo` or `isthmus run -c FILE` first, "
+            "or pass --data / --historian")
+    try:
+        return open_historian(resolved)
+    except HistorianError as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -104,14 +104,27 @@ async def _serve_plant(site: SiteConfig, *, seed: int, speed: float, scenario: s
     return asyncio.create_task(serve())
 
 
+def _moved(site: SiteConfig, host_prefix: str | None) -> SiteConfig:
+    """The site with device i on `host_prefix`+i, so two demos (or a demo and the test
+    suite) can run side by side on one machine."""
+    if host_prefix is None:
+        return site
+    data = site.model_dump(mode="json")
+    for i, device in enumerate(data["devices"], start=1):
+        device["host"] = f"{host_prefix}{i}"
+    return SiteConfig.model_validate(data)
+
+
 @click.command("demo")
 @_duration_option
 @_sim_options
 @data_option
+@click.option("--hosts", "host_prefix", default=None, metavar="PREFIX",
+              help="Serve the simulated PLCs on PREFIX1, PREFIX2, … (default 127.0.10.x).")
 def demo_command(duration: float | None, seed: int, speed: float, scenario: str | None,
-                 data_dir: Path) -> None:
+                 data_dir: Path, host_prefix: str | None) -> None:
     """Simulated packaging plant → Modbus/TCP → gateway → SQLite historian, in one command."""
-    site = load_or_exit(embedded_site_path())
+    site = _moved(load_or_exit(embedded_site_path()), host_prefix)
     url = historian_url(data_dir.resolve(), None)
 
     async def main() -> GatewayReport:

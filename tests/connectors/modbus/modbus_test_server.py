@@ -156,8 +156,14 @@ class ModbusTestServer:
             task.cancel()
         self._stuck.clear()
         if self._server is not None:
-            await self._server.shutdown()
-            self._server = None
+            server, self._server = self._server, None
+            try:
+                # pymodbus's shutdown has been seen to wait forever on a closing
+                # connection; a test peer must never hang the suite
+                await asyncio.wait_for(server.shutdown(), 5.0)
+            except TimeoutError:
+                if server.transport is not None:
+                    server.transport.close()
         await asyncio.sleep(0.05)
 
     def served(self, unit_id: int | None = None) -> list[ServedRequest]:

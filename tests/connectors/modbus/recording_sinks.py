@@ -50,4 +50,8 @@ async def running(connector: Any, collector: Collector) -> AsyncIterator[asyncio
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await task
+            try:
+                await asyncio.wait_for(task, 5.0)
+            except TimeoutError:
+                raise AssertionError("the connector did not stop within 5 s of "
+                                     "cancellation") from None

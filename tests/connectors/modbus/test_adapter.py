@@ -147,3 +147,27 @@ async def test_each_connect_builds_a_fresh_client(modbus_server) -> None:  # typ
         assert (await adapter.read_holding_registers(0, 1, 1)).tolist() == [9]
     finally:
         await adapter.close()
+
+
+async def test_a_cancellation_swallowed_by_wait_for_is_raised_again() -> None:
+    """Python 3.11's wait_for (which pymodbus uses) can lose a cancel that lands as the
+    awaited call completes; the adapter must still stop."""
+    from isthmus.connectors.modbus.adapter import _reraise_swallowed_cancel
+
+    loop = asyncio.get_running_loop()
+    inner: asyncio.Future[int] = loop.create_future()
+    reached: list[str] = []
+
+    async def request() -> None:
+        await asyncio.wait_for(inner, 10)
+        reached.append("after wait_for")
+        _reraise_swallowed_cancel()
+        reached.append("kept running")
+
+    task = asyncio.create_task(request())
+    await asyncio.sleep(0)
+    inner.set_result(1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert reached == ["after wait_for"], "wait_for lost the cancel; the adapter raised it again"

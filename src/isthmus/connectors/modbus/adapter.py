@@ -59,6 +59,15 @@ def map_pymodbus_error(exc: BaseException, where: str) -> ModbusError:
     return ModbusProtocolError(f"{where}: unexpected {exc.__class__.__name__}: {exc}")
 
 
+def _reraise_swallowed_cancel() -> None:
+    """pymodbus awaits through `asyncio.wait_for`, which on Python 3.11 can swallow a
+    cancellation that lands as the inner call completes; the request is still counted on the
+    task (`cancelling()`), so raise it again: a stop must always stop the poller."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class ModbusClientAdapter:
     """One Modbus/TCP connection to `host:port`. Not safe for concurrent requests: the
     link scheduler serialises them."""
@@ -105,6 +114,7 @@ class ModbusClientAdapter:
         self._client, self._lost = client, lost
         try:
             ok = await asyncio.wait_for(client.connect(), self.timeout)
+            _reraise_swallowed_cancel()
         except (TimeoutError, OSError, pm_exc.ModbusException) as exc:
             await self.close()
             raise map_pymodbus_error(exc, self.where) from exc
@@ -178,6 +188,7 @@ class ModbusClientAdapter:
         try:
             async with asyncio.timeout(limit):
                 response = await call(address, count=count, device_id=unit)
+            _reraise_swallowed_cancel()
         except TimeoutError as exc:
             if lost.done():
                 raise ModbusConnectionError(f"{where}: connection lost during the request") \
