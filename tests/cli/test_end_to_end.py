@@ -29,11 +29,10 @@ def isthmus(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str
 
 def site_on(tmp_path: Path, prefix: str) -> Path:
     """The demo plant moved to other loopback addresses, so tests never meet a running demo."""
-    data = yaml.safe_load(embedded_site_path().read_text())
-    for i, device in enumerate(data["devices"], start=1):
-        device["host"] = f"{prefix}{i}"
+    site = load_site(embedded_site_path()).on_hosts(prefix)
     path = tmp_path / "site.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    path.write_text(yaml.safe_dump(site.model_dump(mode="json", exclude_defaults=True),
+                                   sort_keys=False))
     return path
 
 

@@ -22,11 +22,7 @@ def free_port(host: str) -> int:
 
 def relocate(site: SiteConfig, host_base: str) -> SiteConfig:
     """The same site with device i listening on host_base+i, on a free port."""
-    data = site.model_dump(mode="json")
-    for i, device in enumerate(data["devices"], start=1):
-        device["host"] = f"{host_base}{i}"
-        device["port"] = free_port(device["host"])
-    return SiteConfig.model_validate(data)
+    return site.on_hosts(host_base, port_of=free_port)
 
 
 @pytest.fixture(scope="session")

@@ -104,17 +104,6 @@ async def _serve_plant(site: SiteConfig, *, seed: int, speed: float, scenario: s
     return asyncio.create_task(serve())
 
 
-def _moved(site: SiteConfig, host_prefix: str | None) -> SiteConfig:
-    """The site with device i on `host_prefix`+i, so two demos (or a demo and the test
-    suite) can run side by side on one machine."""
-    if host_prefix is None:
-        return site
-    data = site.model_dump(mode="json")
-    for i, device in enumerate(data["devices"], start=1):
-        device["host"] = f"{host_prefix}{i}"
-    return SiteConfig.model_validate(data)
-
-
 @click.command("demo")
 @_duration_option
 @_sim_options
@@ -124,7 +113,9 @@ def _moved(site: SiteConfig, host_prefix: str | None) -> SiteConfig:
 def demo_command(duration: float | None, seed: int, speed: float, scenario: str | None,
                  data_dir: Path, host_prefix: str | None) -> None:
     """Simulated packaging plant → Modbus/TCP → gateway → SQLite historian, in one command."""
-    site = _moved(load_or_exit(embedded_site_path()), host_prefix)
+    site = load_or_exit(embedded_site_path())
+    if host_prefix is not None:
+        site = site.on_hosts(host_prefix)
     url = historian_url(data_dir.resolve(), None)
 
     async def main() -> GatewayReport:

@@ -6,6 +6,7 @@ Pydantic models with `extra="forbid"`, so that a misspelled key is an error, nev
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -179,6 +180,17 @@ class SiteConfig(_Strict):
 
     def tag_path(self, unit: UnitConfig, signal: str) -> str:
         return validate_tag_path(f"{self.enterprise}/{self.site}/{unit.path}/{signal}")
+
+    def on_hosts(self, host_prefix: str, *,
+                 port_of: Callable[[str], int] | None = None) -> SiteConfig:
+        """The same site with device i listening on `host_prefix`+i (and, if given, on the
+        port `port_of(host)` picks), so two plants can share one machine's loopback."""
+        data = self.model_dump(mode="json")
+        for i, device in enumerate(data["devices"], start=1):
+            device["host"] = f"{host_prefix}{i}"
+            if port_of is not None:
+                device["port"] = port_of(device["host"])
+        return SiteConfig.model_validate(data)
 
     def tags(self) -> list[Tag]:
         """Every configured tag, templates expanded, in configuration order."""
