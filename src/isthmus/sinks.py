@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +69,6 @@ class HistorianSink:
         subscription: Subscription,
         *,
         quarantine_dir: Path,
-        report: Callable[[Event], Awaitable[None]] | None = None,
         coalesce: int = 1024,
         linger_s: float = 0.0,
         ledger: Ledger | None = None,
@@ -78,7 +76,6 @@ class HistorianSink:
         self._historian = historian
         self._subscription = subscription
         self._quarantine_dir = quarantine_dir
-        self._report = report
         self._coalesce = coalesce
         self._linger_s = linger_s
         self._pending_events: list[Event] = []
@@ -179,19 +176,16 @@ class HistorianSink:
     async def _quarantine(self, batch: SampleBatch, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"
         integrity = isinstance(exc, IntegrityError)
-        log.error("%s %d samples: %s", "refused" if integrity else "historian rejected",
-                  len(batch), reason, exc_info=None if integrity else exc)
+        kind, what = ((EventKind.INTEGRITY, "refused") if integrity
+                      else (EventKind.SYSTEM, "historian rejected"))
+        log.error("%s %d samples: %s", what, len(batch), reason,
+                  exc_info=None if integrity else exc)
         path = await asyncio.to_thread(quarantine_batch, batch, self._quarantine_dir, reason)
         self.stats.quarantined_batches += 1
         self.stats.quarantined_samples += len(batch)
         self.stats.last_error = reason
-        if integrity:
-            event = Event(now_ns(), EventKind.INTEGRITY, Severity.HIGH,
-                          f"refused {len(batch)} samples ({reason}); quarantined in {path}",
-                          source="historian-sink", data={"file": str(path), "error":
-                                                         type(exc).__name__})
-        else:
-            event = Event(now_ns(), EventKind.SYSTEM, Severity.HIGH,
-                          f"historian rejected {len(batch)} samples ({reason}); quarantined "
-                          f"in {path}", source="historian-sink", data={"file": str(path)})
+        data = {"file": str(path)} | ({"error": type(exc).__name__} if integrity else {})
+        event = Event(now_ns(), kind, Severity.HIGH,
+                      f"{what} {len(batch)} samples ({reason}); quarantined in {path}",
+                      source="historian-sink", data=data)
         await self._write_events([event])
