@@ -178,16 +178,14 @@ class Gateway:
             if self.site.historian.retention_days is not None:
                 workers.append(group.create_task(self._retention_loop(
                     self.site.historian.retention_days)))
-            await self.bus.publish(Event(now_ns(), EventKind.SYSTEM, Severity.INFO,
-                                         f"gateway started: {len(registry)} tags, "
-                                         f"{len(self._connectors)} links", source="gateway"))
+            await self._announce(f"gateway started: {len(registry)} tags, "
+                                 f"{len(self._connectors)} links")
             if ledger_problem:
-                await self.bus.publish(Event(now_ns(), EventKind.INTEGRITY, Severity.HIGH,
-                                             ledger_problem, source="gateway"))
+                await self._announce(ledger_problem, kind=EventKind.INTEGRITY,
+                                     severity=Severity.HIGH)
             await stop.wait()
             await _stop_all(workers)
-            await self.bus.publish(Event(now_ns(), EventKind.SYSTEM, Severity.INFO,
-                                         "gateway stopping: flushing", source="gateway"))
+            await self._announce("gateway stopping: flushing")
             await self.bus.close()
         self.report.sink = sink_task.result()
         if alarm_task is not None and alarm_task.result().unpublished:
@@ -259,11 +257,16 @@ class Gateway:
                 log.warning("retention skipped: historian unavailable (%s)", exc)
             else:
                 if removed:
-                    await self.bus.publish(Event(
-                        now_ns(), EventKind.SYSTEM, Severity.INFO,
-                        f"retention: removed {removed:,} samples older than {days:g} days",
-                        source="gateway", data={"removed": removed}))
+                    await self._announce(f"retention: removed {removed:,} samples older than "
+                                         f"{days:g} days", data={"removed": removed})
             await asyncio.sleep(every_s)
+
+    async def _announce(self, message: str, *, kind: EventKind = EventKind.SYSTEM,
+                        severity: Severity = Severity.INFO,
+                        data: dict[str, object] | None = None) -> None:
+        """Publish one of the gateway's own events."""
+        await self.bus.publish(Event(now_ns(), kind, severity, message, source="gateway",
+                                     data=data or {}))
 
     async def _status_loop(self, sink: HistorianSink) -> None:
         assert self._status is not None

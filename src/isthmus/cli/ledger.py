@@ -36,6 +36,11 @@ __all__ = ["ledger_group"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _out_option(func: F) -> F:
+    return click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+                        default=None, help="Write the proof to FILE (default: stdout).")(func)
+
+
 def _pubkey_option(func: F) -> F:
     return click.option(
         "--pubkey", "pubkeys", multiple=True, metavar="KEY",
@@ -118,8 +123,7 @@ def verify_command(data_dir: Path, historian_url: str | None, pubkeys: tuple[str
 @click.argument("tag")
 @click.option("--at", "at", required=True, metavar="TIME",
               help="ISO 8601 time, `now` or `-15m`: the latest sample at or before it.")
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the proof to FILE (default: stdout).")
+@_out_option
 @data_option
 @historian_option
 @_pubkey_option
@@ -184,8 +188,7 @@ def _checkpoint_note(ref: str, historian: LedgerHistorian) -> str:
 @ledger_group.command("consistency")
 @click.argument("old")
 @click.argument("new")
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the proof to FILE (default: stdout).")
+@_out_option
 @data_option
 @historian_option
 @_pubkey_option
