@@ -1,9 +1,12 @@
-"""Passive monitor throughput: packets/s of the whole pipeline (pcap → decode → TCP
-reassembly → Modbus dissection → inventory and communication map) on a generated capture
-of mixed industrial traffic, against tshark on the same file (run as an external program,
-never imported) and a plain `struct.unpack_from` walk over the pcap records. tshark's
-Modbus function codes are compared with ours frame by frame, and the peak RSS of the
-pipeline is measured on two capture lengths to show that memory stays flat.
+"""Passive monitor throughput: packets/s of the whole `isthmus monitor` pipeline (pcap →
+decode → TCP reassembly → Modbus, DNP3, S7comm and EtherNet/IP dissection → inventory and
+communication map → the default detector) on a generated capture of mixed industrial
+traffic, against tshark on the same file (run as an external program, never imported) and
+a plain `struct.unpack_from` walk over the pcap records. tshark's function codes
+(modbus.func_code, dnp3.al.func, s7comm.param.func, enip.command) are compared with ours
+frame by frame, and the peak RSS of the pipeline is measured on two capture lengths to
+show that memory stays flat. Rates are by CPU time, so other load on the machine counts
+less; wall time is shown beside them.
 
     .venv/bin/python bench/monitor.py [--packets 1000000] [--rss 200000,1000000]
                                       [--no-json] [--no-tshark] [--stages]
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import array
 import collections
+import functools
 import io
 import os
 import resource
@@ -27,17 +31,25 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from isthmus.security import Monitor, MonitorEvent, to_ecs
+from isthmus.security import Monitor, MonitorEvent, craft_ics, to_ecs
 from isthmus.security.capture import PcapReader, PcapWriter
 from isthmus.security.craft import Endpoint, TcpConversation, ethernet, ip_packet, udp
-from isthmus.security.dissectors.modbus import ModbusEvent, ModbusSession
-from isthmus.security.events import FlowKey
+from isthmus.security.detect import Detector, Zones, load_rules
+from isthmus.security.dissectors import by_name
+from isthmus.security.dissectors.dnp3 import Dnp3Event
+from isthmus.security.dissectors.enip import EnipEvent
+from isthmus.security.dissectors.modbus import ModbusEvent
+from isthmus.security.dissectors.s7 import S7Event
 from isthmus.security.packets import Packet, PacketDecoder
 from isthmus.security.reassembly import Reassembler, TcpFlow
 
 T0 = 1_764_000_000_000_000_000
 STEP_NS = 1_000                   # frame i (0-based) is captured at T0 + i µs: frame.number i+1
 GATEWAY_PORT = 5020               # Modbus/TCP on a non-standard port (tshark needs -d)
+PROTOCOLS = ("modbus", "dnp3", "s7", "enip")
+#: the tshark field that holds each protocol's function code (command, for EtherNet/IP)
+TSHARK_FIELDS = {"modbus": "modbus.func_code", "dnp3": "dnp3.al.func",
+                 "s7": "s7comm.param.func", "enip": "enip.command"}
 _ARP = bytes.fromhex("ffffffffffff020000000201080600010800060400010200000002010a010001"
                      "0000000000000a010101")
 
@@ -60,59 +72,147 @@ _ENGINEERING = [(b"\x10\x00\x0a\x00\x02\x04\x00\x01\x00\x02", b"\x10\x00\x0a\x00
                 (b"\x03\x27\x0f\x00\x01", b"\x83\x02")]
 
 
+def _conversations(net: int, port: int, count: int) -> list[TcpConversation]:
+    """`count` clients 10.<net>.0.100+i talking to servers 10.<net>.1.1+i on `port`."""
+    return [TcpConversation(Endpoint(f"10.{net}.0.{100 + i}", 40000 + i,
+                                     f"02:00:00:{net:02x}:01:{i:02x}"),
+                            Endpoint(f"10.{net}.1.{1 + i}", port,
+                                     f"02:00:00:{net:02x}:02:{i:02x}"))
+            for i in range(count)]
+
+
+def _modbus(tid: int, conv: TcpConversation, ews: TcpConversation) -> Iterator[bytes]:
+    """One Modbus exchange: mostly register reads; coils, writes, two requests in one
+    segment, a response split over two segments, engineering on the gateway port."""
+    kind = tid % 100
+    if kind < 85:
+        request, response = _read(3 if tid % 2 else 4, 10)
+    elif kind < 90:
+        request, response = _read(1 if tid % 2 else 2, 16)
+    elif kind < 95:
+        request, response = _WRITES[tid % 3]
+    elif kind == 95:
+        second, answer = _read(3, 2)
+        request, response = _read(4, 4)
+        yield conv.send(True, _adu(tid, request) + _adu(tid + 1000, second))
+        yield conv.send(False, _adu(tid, response) + _adu(tid + 1000, answer))
+        return
+    elif kind == 96:
+        request, response = _read(3, 20)
+        whole = _adu(tid, response)
+        yield conv.send(True, _adu(tid, request))
+        yield conv.send(False, whole[:13])
+        yield conv.send(False, whole[13:])
+        return
+    else:
+        conv = ews
+        request, response = _ENGINEERING[(tid // 100 * 2 + kind) % len(_ENGINEERING)]
+    yield conv.send(True, _adu(tid, request))
+    yield conv.send(False, _adu(tid, response))
+
+
+@functools.cache
+def _dnp3_poll(seq: int, points: int, reading: int) -> tuple[list[bytes], list[bytes]]:
+    """A class poll and its answer of `points` analog inputs (more than 82 need two
+    transport segments, hence two link frames); `reading` varies the values, as a
+    process does (251 readings × 16 sequence numbers: the answers rarely repeat)."""
+    request = craft_ics.dnp3_request(1, craft_ics.dnp3_class_poll(), seq=seq)
+    values = [(reading * 37 + i * 11) % 4000 for i in range(points)]
+    response = craft_ics.dnp3_response(craft_ics.dnp3_analog_inputs(0, values), seq=seq)
+    return (craft_ics.dnp3_frames(request),
+            craft_ics.dnp3_frames(response, from_master=False, first_seq=seq))
+
+
+def _dnp3(n: int, conv: TcpConversation) -> Iterator[bytes]:
+    request, response = _dnp3_poll(n % 16, 100 if n % 200 == 0 else 10, n % 251)
+    yield conv.send(True, b"".join(request))
+    for frame in response:                       # each link frame in its own segment
+        yield conv.send(False, frame)
+
+
+def _s7(n: int, conv: TcpConversation) -> Iterator[bytes]:
+    """A read_var job and its ack_data; now and then the answer comes in two COTP data
+    TPDUs, in two segments."""
+    ref = n & 0xFFFF
+    item = craft_ics.any_item(0x84, 1 + n % 4, (n % 32) * 2, 8)
+    yield conv.send(True, craft_ics.cotp_dt(craft_ics.s7_job(craft_ics.read_var(item),
+                                                             ref=ref)))
+    answer = craft_ics.s7_ack_data(bytes([4, 1]), craft_ics.data_item(bytes(range(8))),
+                                   ref=ref)
+    if n % 100 == 0:
+        yield conv.send(False, craft_ics.cotp_dt(answer[:10], eot=False))
+        yield conv.send(False, craft_ics.cotp_dt(answer[10:]))
+    else:
+        yield conv.send(False, craft_ics.cotp_dt(answer))
+
+
+def _enip(n: int, conv: TcpConversation) -> Iterator[bytes]:
+    """A CIP Read Tag, unconnected (SendRRData) or connected (SendUnitData)."""
+    request = craft_ics.cip_request(0x4C, craft_ics.symbol_path(f"Line{n % 4}_Speed"),
+                                    b"\x01\x00")
+    answer = craft_ics.cip_response(0x4C, struct.pack("<Hi", 0xC4, n % 1000))
+    if n % 2:
+        context = struct.pack("<Q", n)
+        yield conv.send(True, craft_ics.send_rr(request, context=context))
+        yield conv.send(False, craft_ics.send_rr(answer, context=context))
+    else:
+        yield conv.send(True, craft_ics.send_unit(request, seq=n & 0xFFFF))
+        yield conv.send(False, craft_ics.send_unit(answer, seq=n & 0xFFFF))
+
+
+def _openings(s7: list[TcpConversation], enip: list[TcpConversation]) -> Iterator[bytes]:
+    """COTP connection and S7 setup on each S7 connection; EtherNet/IP session
+    registration on each EtherNet/IP one."""
+    for conv in s7:
+        yield conv.send(True, craft_ics.cotp_cr())
+        yield conv.send(False, craft_ics.cotp_cr(confirm=True))
+        setup = craft_ics.setup_communication()
+        yield conv.send(True, craft_ics.cotp_dt(craft_ics.s7_job(setup)))
+        yield conv.send(False, craft_ics.cotp_dt(craft_ics.s7_ack_data(setup)))
+    for conv in enip:
+        yield conv.send(True, craft_ics.register_session())
+        yield conv.send(False, craft_ics.encap(0x65, b"\x01\x00\x00\x00"))
+
+
 def _traffic() -> Iterator[bytes]:
-    """Endless mixed traffic: ten HMIs polling ten PLCs (reads of holding/input registers,
-    coils and inputs; a write now and then; pipelined requests; a response split over two
-    segments), an engineering workstation on a gateway port (writes, diagnostics, device
-    identification, an exception), ARP and NTP. Connections are re-opened now and then."""
-    plcs = [Endpoint(f"10.1.1.{1 + i}", 502, f"02:00:00:00:02:{i:02x}") for i in range(10)]
-    hmis = [Endpoint(f"10.1.0.{100 + i}", 40000 + i, f"02:00:00:00:01:{i:02x}")
-            for i in range(10)]
-    gateway = Endpoint("10.1.1.50", GATEWAY_PORT, "02:00:00:00:02:50")
-    ews = TcpConversation(Endpoint("10.1.0.20", 50000, "02:00:00:00:01:20"), gateway)
-    convs = [TcpConversation(h, p) for h, p in zip(hmis, plcs, strict=True)]
-    for conv in [*convs, ews]:
+    """Endless mixed traffic, exchanges interleaved across connections: Modbus/TCP (40 %,
+    eight HMIs polling eight PLCs and an engineering workstation on a gateway port), DNP3
+    class polls (20 %), S7comm reads (20 %), EtherNet/IP CIP Read Tag (15 %), ARP and NTP.
+    Modbus connections are re-opened now and then."""
+    modbus = _conversations(1, 502, 8)
+    ews = TcpConversation(Endpoint("10.1.0.20", 50000, "02:00:00:00:01:20"),
+                          Endpoint("10.1.1.50", GATEWAY_PORT, "02:00:00:00:02:50"))
+    dnp3 = _conversations(2, craft_ics.DNP3_PORT, 3)
+    s7 = _conversations(3, craft_ics.S7_PORT, 3)
+    enip = _conversations(4, craft_ics.ENIP_PORT, 3)
+    for conv in [*modbus, ews, *dnp3, *s7, *enip]:
         yield from conv.handshake()
-    tid = 0
+    yield from _openings(s7, enip)
+    n = 0
     while True:
-        tid += 1
-        slot = tid % 10
-        conv, kind = convs[slot], tid % 100
-        if kind < 85:
-            request, response = _read(3 if tid % 2 else 4, 10)
-        elif kind < 90:
-            request, response = _read(1 if tid % 2 else 2, 16)
-        elif kind < 95:
-            request, response = _WRITES[tid % 3]
-        elif kind == 95:                          # two requests in one segment, then answers
-            second, answer = _read(3, 2)
-            request, response = _read(4, 4)
-            yield conv.send(True, _adu(tid, request) + _adu(tid + 1000, second))
-            yield conv.send(False, _adu(tid, response) + _adu(tid + 1000, answer))
-            continue
-        elif kind == 96:                          # a response split over two segments
-            request, response = _read(3, 20)
-            whole = _adu(tid, response)
-            yield conv.send(True, _adu(tid, request))
-            yield conv.send(False, whole[:13])
-            yield conv.send(False, whole[13:])
-            continue
-        elif kind == 97:
+        n += 1
+        kind = n % 20
+        if kind < 8:
+            tid = n // 20 * 8 + kind
+            slot = tid % 8
+            yield from _modbus(tid, modbus[slot], ews)
+            if tid % 25_000 == 0:                 # the HMI reconnects from a new port
+                yield from modbus[slot].close()
+                old = modbus[slot]
+                modbus[slot] = TcpConversation(
+                    Endpoint(old.client.ip, old.client.port + 100, old.client.mac), old.server)
+                yield from modbus[slot].handshake()
+        elif kind < 12:
+            yield from _dnp3(n // 20 * 4 + kind - 8, dnp3[n % 3])
+        elif kind < 16:
+            yield from _s7(n // 20 * 4 + kind - 12, s7[n % 3])
+        elif kind < 19:
+            yield from _enip(n // 20 * 3 + kind - 16, enip[n % 3])
+        else:
             yield ethernet(_ARP[14:], src="02:00:00:00:02:01", dst="ff:ff:ff:ff:ff:ff",
                            ethertype=0x0806)
             yield ethernet(ip_packet(udp(bytes(48), sport=123, dport=123), src="10.1.0.1",
                                      dst="10.1.1.1", protocol=17))
-            continue
-        else:
-            conv = ews
-            request, response = _ENGINEERING[(tid // 100 * 2 + kind) % len(_ENGINEERING)]
-        yield conv.send(True, _adu(tid, request))
-        yield conv.send(False, _adu(tid, response))
-        if tid % 25_000 == 0:                     # the HMI reconnects from a new port
-            yield from conv.close()
-            hmi = hmis[slot] = Endpoint(hmis[slot].ip, hmis[slot].port + 100, hmis[slot].mac)
-            convs[slot] = TcpConversation(hmi, plcs[slot])
-            yield from convs[slot].handshake()
 
 
 def generate(path: Path, packets: int) -> None:
@@ -134,55 +234,90 @@ def baseline(path: Path) -> int:
     return count
 
 
-def pipeline(path: Path, sink: Callable[[MonitorEvent], None] | None) -> int:
-    monitor = Monitor(sink=sink)
+def pipeline(path: Path, sink: Callable[[MonitorEvent], None] | None, *,
+             detect: bool = True) -> int:
+    """The whole `isthmus monitor` pipeline, with its default detector unless told not to."""
+    detector = Detector(rules=load_rules(), zones=Zones()) if detect else None
+    monitor = Monitor(sink=sink, detector=detector)
     monitor.read(path)
     return monitor.finish().frames
 
 
-def ours_by_frame(path: Path) -> tuple[int, float, dict[int, list[int]]]:
-    """Run the pipeline keeping (timestamp, function code) of each Modbus event: frames,
-    seconds the pipeline took (grouping by frame afterwards not included), codes by frame."""
-    stamps, codes = array.array("q"), array.array("B")
-    add_stamp, add_code = stamps.append, codes.append
+_Codes = dict[int, dict[str, list[int]]]      # frame number → protocol → function codes
+
+
+def _function_code(event: MonitorEvent) -> tuple[int, int] | None:
+    """(protocol index in PROTOCOLS, code) for the events that tshark's fields show."""
+    if isinstance(event, ModbusEvent):
+        return 0, event.function_code
+    if isinstance(event, Dnp3Event) and event.function_code is not None:
+        return 1, event.function_code
+    if isinstance(event, S7Event) and event.rosctr in ("job", "ack_data") \
+            and event.function_code is not None:
+        return 2, event.function_code
+    if isinstance(event, EnipEvent):
+        return 3, event.command_code
+    return None
+
+
+def ours_by_frame(path: Path) -> tuple[int, float, _Codes]:
+    """Run the pipeline keeping (timestamp, protocol, function code) of each event:
+    frames, seconds the pipeline took (grouping by frame afterwards not included), codes
+    by frame."""
+    stamps, protocols, codes = array.array("q"), array.array("B"), array.array("H")
 
     def sink(event: MonitorEvent) -> None:
-        if type(event) is ModbusEvent:
-            add_stamp(event.ts_ns)
-            add_code(event.function_code)
+        found = _function_code(event)
+        if found is not None:
+            stamps.append(event.ts_ns)
+            protocols.append(found[0])
+            codes.append(found[1])
 
     frames, seconds = timed(pipeline, path, sink)
-    by_frame: dict[int, list[int]] = collections.defaultdict(list)
-    for ts, code in zip(stamps, codes, strict=True):
-        by_frame[(ts - T0) // STEP_NS + 1].append(code)
+    by_frame: _Codes = collections.defaultdict(dict)
+    for ts, protocol, code in zip(stamps, protocols, codes, strict=True):
+        by_frame[(ts - T0) // STEP_NS + 1].setdefault(PROTOCOLS[protocol], []).append(code)
     return frames, seconds, by_frame
 
 
-def tshark_by_frame(tshark: str, path: Path) -> dict[int, list[int]]:
-    out = subprocess.run(
-        [tshark, "-r", str(path), "-T", "fields", "-e", "frame.number", "-e",
-         "modbus.func_code", "-o", "tcp.analyze_sequence_numbers:FALSE",
-         "-d", f"tcp.port=={GATEWAY_PORT},mbtcp"],
-        capture_output=True, text=True, check=True).stdout
-    by_frame: dict[int, list[int]] = {}
+def tshark_command(tshark: str, path: Path) -> list[str]:
+    command = [tshark, "-r", str(path), "-o", "tcp.analyze_sequence_numbers:FALSE",
+               "-d", f"tcp.port=={GATEWAY_PORT},mbtcp", "-T", "fields", "-e", "frame.number"]
+    for protocol in PROTOCOLS:
+        command += ["-e", TSHARK_FIELDS[protocol]]
+    return command
+
+
+def tshark_by_frame(tshark: str, path: Path) -> _Codes:
+    out = subprocess.run(tshark_command(tshark, path), capture_output=True, text=True,
+                         check=True).stdout
+    by_frame: _Codes = {}
     for line in out.splitlines():
-        number, _, codes = line.partition("\t")
-        if codes:
-            by_frame[int(number)] = [int(c) for c in codes.split(",")]
+        number, *columns = line.split("\t")
+        found = {protocol: [int(c, 16) if c.startswith("0x") else int(c)
+                            for c in column.split(",")]
+                 for protocol, column in zip(PROTOCOLS, columns, strict=False) if column}
+        if found:
+            by_frame[int(number)] = found
     return by_frame
 
 
-def agreement(theirs: dict[int, list[int]], ours: dict[int, list[int]]) -> str:
-    frames = sorted(set(theirs) | set(ours))
-    differ = [f for f in frames if sorted(theirs.get(f, [])) != sorted(ours.get(f, []))]
-    adus = sum(len(v) for v in theirs.values())
-    verdict = "identical" if not differ else f"DIFFERENT on {len(differ):,} frames"
-    text = (f"function codes per frame: {len(frames) - len(differ):,} of {len(frames):,} "
-            f"Modbus frames agree ({adus:,} ADUs in tshark, "
-            f"{sum(len(v) for v in ours.values()):,} in ours): {verdict}")
-    for f in differ[:5]:
-        text += f"\n  frame {f}: tshark {theirs.get(f)} ours {ours.get(f)}"
-    return text
+def agreement(theirs: _Codes, ours: _Codes) -> str:
+    """Frame by frame and protocol by protocol, whether the function codes agree."""
+    lines = []
+    for protocol in PROTOCOLS:
+        mine = {f: sorted(c[protocol]) for f, c in ours.items() if protocol in c}
+        other = {f: sorted(c[protocol]) for f, c in theirs.items() if protocol in c}
+        frames = sorted(set(mine) | set(other))
+        differ = [f for f in frames if mine.get(f) != other.get(f)]
+        verdict = "identical" if not differ else f"DIFFERENT on {len(differ):,} frames"
+        lines.append(f"  {protocol:<7} {TSHARK_FIELDS[protocol]:<18} "
+                     f"{len(frames) - len(differ):>9,} of {len(frames):>9,} frames agree "
+                     f"({sum(map(len, other.values())):,} codes in tshark, "
+                     f"{sum(map(len, mine.values())):,} in ours): {verdict}")
+        lines += [f"    frame {f}: tshark {other.get(f)} ours {mine.get(f)}"
+                  for f in differ[:5]]
+    return "function codes per frame, ours vs tshark:\n" + "\n".join(lines)
 
 
 def peak_rss(path: Path) -> tuple[int, float, float]:
@@ -208,20 +343,44 @@ def _rss_child(path: Path) -> None:
 
 
 class _Chunks:
-    """A stream handler that keeps what the reassembler delivers (for the stage run)."""
+    """A stream handler that keeps what the reassembler delivers, by flow (for the stage
+    run)."""
 
     def __init__(self) -> None:
-        self.chunks: list[tuple[bool, bytes, int]] = []
+        self.chunks: dict[TcpFlow, list[tuple[bool, bytes, int]]] = {}
 
-    def on_open(self, flow: TcpFlow) -> None: ...
+    def on_open(self, flow: TcpFlow) -> None:
+        self.chunks[flow] = []
 
     def on_data(self, flow: TcpFlow, to_server: bool, data: bytes, ts_ns: int) -> None:
-        self.chunks.append((to_server, data, ts_ns))
+        self.chunks[flow].append((to_server, data, ts_ns))
 
     def on_gap(self, flow: TcpFlow, to_server: bool, offset: int, missing: int,
                ts_ns: int) -> None: ...
 
     def on_close(self, flow: TcpFlow, reason: str, ts_ns: int) -> None: ...
+
+
+def _protocol_of(flow: TcpFlow) -> str:
+    return "modbus" if flow.server_port in (502, GATEWAY_PORT) else {
+        craft_ics.DNP3_PORT: "dnp3", craft_ics.S7_PORT: "s7",
+        craft_ics.ENIP_PORT: "enip"}[flow.server_port]
+
+
+def _session_stage(handler: _Chunks, protocol: str) -> Callable[[], int]:
+    """Each connection of `protocol` through a new session of its dissector."""
+    dissector = by_name(protocol)
+    flows = [(f, c) for f, c in handler.chunks.items() if _protocol_of(f) == protocol]
+
+    def run() -> int:
+        count = 0
+        for flow, chunks in flows:
+            parse = dissector.session(flow.key(True), midstream=False).parse
+            for to_server, data, ts in chunks:
+                parse(data, to_server=to_server, ts_ns=ts)
+            count += len(chunks)
+        return count
+    return run
 
 
 def stages(path: Path) -> None:
@@ -232,6 +391,9 @@ def stages(path: Path) -> None:
     decoded = [PacketDecoder().decode(f) for f in frames]
     packets = [p for p in decoded if type(p) is Packet and p.protocol == 6]
     handler = _Chunks()
+    feed = Reassembler(handler).feed
+    for packet in packets:
+        feed(packet)
 
     def reading() -> int:
         return sum(1 for _ in PcapReader(io.BytesIO(raw)).records())
@@ -246,28 +408,20 @@ def stages(path: Path) -> None:
         return len(frames)
 
     def reassembly() -> int:
-        handler.chunks.clear()
-        feed = Reassembler(handler).feed
+        feed = Reassembler(_Chunks()).feed
         for packet in packets:
             feed(packet)
         return len(packets)
 
-    def session() -> int:
-        parse = ModbusSession(FlowKey("10.1.0.100", 40000, "10.1.1.1", 502),
-                              midstream=False).parse
-        for to_server, data, ts in handler.chunks:
-            parse(data, to_server=to_server, ts_ns=ts)
-        return len(handler.chunks)
-
-    def whole() -> int:
-        return pipeline(path, None)
-
+    runs = [("pcap records (tuples)", reading), ("pcap records → Frame", framing),
+            ("decode Frame → Packet (general)", decoding),
+            ("reassembly Packet → data (general)", reassembly)]
+    runs += [(f"{p} sessions: segments → events", _session_stage(handler, p))
+             for p in PROTOCOLS]
+    runs += [("whole pipeline, no detector", lambda: pipeline(path, None, detect=False)),
+             ("whole pipeline, default detector", lambda: pipeline(path, None))]
     print(f"{'stage (input in memory)':<38} {'items':>9} {'items/s':>11}")
-    for name, func in [("pcap records (tuples)", reading), ("pcap records → Frame", framing),
-                       ("decode Frame → Packet (general)", decoding),
-                       ("reassembly Packet → data (general)", reassembly),
-                       ("Modbus session data → events", session),
-                       ("whole pipeline (no sink)", whole)]:
+    for name, func in runs:
         best = max(n / s for n, s in (timed(func) for _ in range(3)))
         print(f"{name:<38} {func():>9,} {best:>11,.0f}")
 
@@ -276,6 +430,31 @@ def timed(func: Callable[..., Any], *args: Any) -> tuple[Any, float]:
     start = time.perf_counter()
     result = func(*args)
     return result, time.perf_counter() - start
+
+
+def measured(func: Callable[..., Any], *args: Any) -> tuple[Any, float, float]:
+    """(result, wall seconds, CPU seconds of this process and of the children it waited
+    for): CPU time does not count the time other programs on the machine took."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = time.process_time()
+    result, wall = timed(func, *args)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (result, wall, time.process_time() - cpu + after.ru_utime - children.ru_utime
+            + after.ru_stime - children.ru_stime)
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _table(rows: list[tuple[str, int, float, float]], *, tshark_rate: float | None) -> None:
+    """Rates by CPU time (wall time also shown); the ratio to tshark is by CPU time."""
+    print(f"{'run':<38} {'packets':>9} {'wall s':>7} {'CPU s':>7} {'packets/s CPU':>14} "
+          f"{'× tshark':>9}")
+    for name, n, wall, cpu in rows:
+        rate = n / cpu
+        vs_tshark = f"{rate / tshark_rate:>9.2f}" if tshark_rate else f"{'-':>9}"
+        print(f"{name:<38} {n:>9,} {wall:>7.2f} {cpu:>7.2f} {rate:>14,.0f} {vs_tshark}")
 
 
 def _json_sink(out: TextIO) -> Callable[[MonitorEvent], None]:
@@ -317,31 +496,28 @@ def main() -> None:
                        f"(getrusage ru_maxrss), {hwm:6.1f} MiB (VmHWM)")
             if rss_path != path:
                 rss_path.unlink()
-        rows: list[tuple[str, int, float]] = []
-        base_n, base_s = timed(baseline, path)
-        rows.append(("struct.unpack_from walk (baseline)", base_n, base_s))
+        print(f"{args.packets:,}-packet mixed industrial capture "
+              f"({', '.join(PROTOCOLS)}), {path.stat().st_size / 1e6:.1f} MB, generated in "
+              f"{gen_s:.1f} s; {os.cpu_count()} CPUs, load average {_load()} at start, "
+              f"Python {sys.version.split()[0]}")
+        rows: list[tuple[str, int, float, float]] = []
+        base_n, base_s, base_cpu = measured(baseline, path)
+        rows.append(("struct.unpack_from walk (baseline)", base_n, base_s, base_cpu))
         theirs = None
         if tshark:
-            theirs, tshark_s = timed(tshark_by_frame, tshark, path)
-            rows.append(("tshark -T fields (external)", base_n, tshark_s))
-        pipe_n, pipe_s, ours = ours_by_frame(path)
-        rows.append(("monitor pipeline (this package)", pipe_n, pipe_s))
+            theirs, tshark_s, tshark_cpu = measured(tshark_by_frame, tshark, path)
+            rows.append(("tshark -T fields (external)", base_n, tshark_s, tshark_cpu))
+        rows.append(("monitor, default detector", *measured(pipeline, path, None)))
+        rows.append(("monitor, no detector (--no-detect)",
+                     *measured(functools.partial(pipeline, detect=False), path, None)))
+        ours_n, ours_s, ours = ours_by_frame(path)
+        rows.append(("monitor + detector + per-event sink", ours_n, ours_s, ours_s))
         if not args.no_json:
             with open(os.devnull, "w") as devnull:
-                json_n, json_s = timed(pipeline, path, _json_sink(devnull))
-            rows.append(("monitor pipeline + ECS JSON lines", json_n, json_s))
-        print(f"{args.packets:,}-packet mixed industrial capture, "
-              f"{path.stat().st_size / 1e6:.1f} MB, generated in {gen_s:.1f} s; "
-              f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-        base_rate = base_n / base_s
-        tshark_rate = base_n / tshark_s if tshark else None
-        print(f"{'run':<38} {'packets':>9} {'seconds':>8} {'packets/s':>11} "
-              f"{'× walk':>8} {'× tshark':>9}")
-        for name, n, s in rows:
-            rate = n / s
-            vs_tshark = f"{rate / tshark_rate:>9.2f}" if tshark_rate else f"{'-':>9}"
-            print(f"{name:<38} {n:>9,} {s:>8.2f} {rate:>11,.0f} {rate / base_rate:>8.3f} "
-                  f"{vs_tshark}")
+                rows.append(("monitor + detector + ECS JSON lines",
+                             *measured(pipeline, path, _json_sink(devnull))))
+        _table(rows, tshark_rate=base_n / tshark_cpu if tshark else None)
+        print(f"load average {_load()} at the end")
         if theirs is not None:
             print(agreement(theirs, ours))
         else:

@@ -41,13 +41,16 @@ class SubscriptionStats:
 
 
 class Subscription:
-    """One subscriber's queue. Iterate it to receive messages until the bus closes."""
+    """One subscriber's queue. Iterate it to receive messages until the bus closes;
+    with `events_only`, only the events (alarms, security, integrity…), no sample batches."""
 
-    def __init__(self, name: str, *, durable: bool, maxsize: int) -> None:
+    def __init__(self, name: str, *, durable: bool, maxsize: int,
+                 events_only: bool = False) -> None:
         if maxsize < 1:
             raise ValueError(f"subscription {name}: maxsize must be at least 1, not {maxsize}")
         self.name = name
         self.durable = durable
+        self.events_only = events_only
         self.stats = SubscriptionStats()
         self._queue: asyncio.Queue[Message | _End] = asyncio.Queue(maxsize)
 
@@ -121,10 +124,12 @@ class Bus:
         self.published_samples = 0
         self.published_events = 0
 
-    def subscribe(self, name: str, *, durable: bool, maxsize: int = 256) -> Subscription:
+    def subscribe(self, name: str, *, durable: bool, maxsize: int = 256,
+                  events_only: bool = False) -> Subscription:
         if self._closed:
             raise BusClosedError(f"cannot subscribe {name!r}: the bus is closed")
-        subscription = Subscription(name, durable=durable, maxsize=maxsize)
+        subscription = Subscription(name, durable=durable, maxsize=maxsize,
+                                    events_only=events_only)
         self._subscriptions.append(subscription)
         return subscription
 
@@ -143,8 +148,10 @@ class Bus:
             self.published_samples += len(message)
         else:
             self.published_events += 1
+        batch = isinstance(message, SampleBatch)
         for subscription in self._subscriptions:
-            await subscription._offer(message)
+            if not (batch and subscription.events_only):
+                await subscription._offer(message)
 
     async def close(self) -> None:
         """No more publishing; each subscriber receives what was accepted, then its end."""

@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from isthmus.analytics.alarms import (
     AlarmEngine,
@@ -23,14 +23,21 @@ from isthmus.analytics.alarms import (
     read_alarm_events,
     records_of,
 )
+from isthmus.analytics.anomaly.engine import AnomalyEngine, anomaly_derived_tags
+from isthmus.analytics.efficiency import EfficiencyAnalytics, efficiency_derived_tags
+from isthmus.analytics.maintenance import Outbox, WebhookDelivery
 from isthmus.bus import Bus
 from isthmus.config.schema import SiteConfig
 from isthmus.historian import Historian, HistorianError, HistorianUnavailable, LedgerHistorian
 from isthmus.integrity.errors import IntegrityError
 from isthmus.integrity.identity import GatewayIdentity
 from isthmus.integrity.ledger import BatchSigner, Ledger
-from isthmus.model import Event, EventKind, SampleBatch, Severity, TagRegistry, now_ns
+from isthmus.integrity.sensors import run_sensor_integrity
+from isthmus.model import Asset, Event, EventKind, SampleBatch, Severity, Tag, TagRegistry, now_ns
 from isthmus.sinks import HistorianSink, SinkStats
+
+if TYPE_CHECKING:
+    from isthmus.security.platform import PlatformMonitor
 
 __all__ = ["Connector", "Gateway", "GatewayReport", "gateway_id_of", "supervise"]
 
@@ -80,6 +87,11 @@ async def supervise(
             backoff = min(backoff * 2, max_backoff_s)
 
 
+def namespace_tags(site: SiteConfig) -> list[Tag]:
+    """Every tag the gateway registers: the site's own and the analytics' derived tags."""
+    return [*site.tags(), *anomaly_derived_tags(site), *efficiency_derived_tags(site)]
+
+
 def gateway_id_of(site: SiteConfig) -> str:
     """The gateway's identity name (its signing key name and ledger origin)."""
     return f"{site.enterprise}-{site.site}-gw"
@@ -111,6 +123,7 @@ class Gateway:
         data_dir: Path,
         status: Callable[[str], None] | None = None,
         status_every_s: float = 10.0,
+        historian_url: str | None = None,
     ) -> None:
         self.site = site
         self.historian = historian
@@ -122,12 +135,14 @@ class Gateway:
         self._connectors: Sequence[Connector] = ()
         self._signer: BatchSigner | None = None
         self.ledger: Ledger | None = None
+        self._historian_url = historian_url      # the security monitor's asset table
+        self.security: PlatformMonitor | None = None
 
     def start_registry(self) -> TagRegistry | None:
         """Register the site's tags with the historian, which owns their ids. When the
         historian is down, the ids it gave last time (cached in the data directory) let the
         gateway start and buffer; None if there is no usable cache yet."""
-        tags = self.site.tags()
+        tags = namespace_tags(self.site)
         cache = self.data_dir / "namespace.json"
         try:
             registry = self.historian.register_tags(tags)
@@ -152,9 +167,19 @@ class Gateway:
         return registry
 
     def build_connectors(self, registry: TagRegistry) -> Sequence[Connector]:
+        from isthmus.connectors.fingerprint import DeviceFingerprint, stored_fingerprints
         from isthmus.connectors.modbus import build_connectors
+        from isthmus.connectors.opcua import build_config_watches
 
-        return build_connectors(self.site, registry)
+        baselines: dict[str, DeviceFingerprint] = {}
+        if any(d.config_integrity is not None for d in self.site.devices) or any(
+                s.config_integrity is not None for s in self.site.opcua_servers):
+            # the last stored fingerprints: a change made while stopped is still found
+            with contextlib.suppress(HistorianUnavailable):
+                baselines = stored_fingerprints(self.historian.events(
+                    0, now_ns() + 1, kind="integrity", limit=1_000_000))
+        return [*build_connectors(self.site, registry, baselines=baselines),
+                *build_config_watches(self.site, baselines=baselines)]
 
     async def run(self, stop: asyncio.Event) -> GatewayReport:
         started = time.monotonic()
@@ -162,17 +187,40 @@ class Gateway:
         if registry is None:
             return self.report
         self._connectors = self.build_connectors(registry)
+        self.security = self._security_monitor()
         ledger_problem = await asyncio.to_thread(self._open_ledger)
         subscription = self.bus.subscribe("historian", durable=True, maxsize=1024)
         sink = HistorianSink(self.historian, subscription, ledger=self.ledger,
-                             quarantine_dir=self.data_dir / "quarantine", linger_s=0.25)
+                             quarantine_dir=self.data_dir / "quarantine", linger_s=0.25,
+                             witnesses=self.site.historian.witnesses)
         alarms = await self._alarm_engine(registry)
         async with asyncio.TaskGroup() as group:
             sink_task = group.create_task(sink.run())
             alarm_task = None if alarms is None else group.create_task(
                 alarms.run(self.bus.subscribe("alarms", durable=True, maxsize=1024),
                            self.bus.publish))
+            anomaly_task = None if not self.site.analytics.anomaly else group.create_task(
+                AnomalyEngine(self.site, registry).run(
+                    self.bus.subscribe("anomaly", durable=True, maxsize=1024), self.bus.publish,
+                    lambda batch: self._emit_samples("analytics-anomaly", batch)))
+            efficiency = EfficiencyAnalytics(self.site, registry)
+            efficiency_task = None if not efficiency else group.create_task(efficiency.run(
+                self.bus.subscribe("efficiency", durable=True, maxsize=1024), self.bus.publish,
+                lambda batch: self._emit_samples("analytics-efficiency", batch)))
+            sensors_task = None if self.site.integrity is None else group.create_task(
+                run_sensor_integrity(
+                    self.site.integrity, registry, prefix=f"{self.site.enterprise}/"
+                    f"{self.site.site}", subscription=self.bus.subscribe(
+                        "sensor-integrity", durable=True, maxsize=1024),
+                    publish=self.bus.publish, read_raw=self.historian.raw))
+            webhook = self._webhook()
+            if webhook is not None:
+                group.create_task(webhook.run(self.bus.subscribe("webhook", durable=True,
+                                                                 maxsize=1024)))
             workers = [group.create_task(self._supervised(c)) for c in self._connectors]
+            if self.security is not None:
+                workers.append(group.create_task(supervise(
+                    "security monitor", self.security.run, self.bus.publish)))
             if self._status is not None:
                 workers.append(group.create_task(self._status_loop(sink)))
             if self.site.historian.retention_days is not None:
@@ -191,6 +239,17 @@ class Gateway:
         if alarm_task is not None and alarm_task.result().unpublished:
             # alarm events raised while the bus was closing: stored directly, never dropped
             await asyncio.to_thread(self.historian.write_events, alarm_task.result().unpublished)
+        if anomaly_task is not None and anomaly_task.result().unpublished:
+            await asyncio.to_thread(self.historian.write_events,
+                                    anomaly_task.result().unpublished)
+        if sensors_task is not None and sensors_task.result().unpublished:
+            await asyncio.to_thread(self.historian.write_events,
+                                    sensors_task.result().unpublished)
+        if efficiency_task is not None and efficiency_task.result().unpublished:
+            await asyncio.to_thread(self.historian.write_events,
+                                    efficiency_task.result().unpublished)
+        if webhook is not None:
+            webhook.outbox.close()  # what is undelivered waits there for the next start
         self.report.samples_published = self.bus.published_samples
         self.report.events_published = self.bus.published_events
         self.report.duration_s = time.monotonic() - started
@@ -204,7 +263,9 @@ class Gateway:
         identity = GatewayIdentity.load_or_create(self.data_dir / "identity",
                                                   gateway_id_of(self.site))
         try:
-            self.ledger = Ledger(self.historian, identity)
+            ledger = Ledger(self.historian, identity)
+            ledger.sign_tag_map()  # a renamed tag is then found by 'ledger verify'
+            self.ledger = ledger
         except (HistorianError, IntegrityError) as exc:
             log.error("ledger not opened, batches stay unsigned this run: %s", exc)
             return f"ledger not opened, batches stay unsigned this run: {exc}"
@@ -215,6 +276,16 @@ class Gateway:
         if self._signer is not None and len(batch):
             batch = self._signer.sign(source, batch)
         await self.bus.publish(batch)
+
+    def _webhook(self) -> WebhookDelivery | None:
+        """The maintenance webhook (site file `maintenance: webhook:`), its outbox in the
+        data directory."""
+        config = self.site.maintenance.webhook
+        if config is None:
+            return None
+        return WebhookDelivery(config, Outbox(self.data_dir / "webhook-outbox.db"),
+                               site=f"{self.site.enterprise}/{self.site.site}",
+                               report=self.bus.publish)
 
     async def _alarm_engine(self, registry: TagRegistry) -> AlarmEngine | None:
         """The site's alarm engine, its state restored from the stored alarm events."""
@@ -252,6 +323,9 @@ class Gateway:
         while True:
             cutoff = now_ns() - int(days * 86400e9)
             try:
+                if self.ledger is not None:  # signed first: policy, not tampering, to verify
+                    await asyncio.to_thread(self.ledger.record_retention, cutoff,
+                                            policy=f"historian.retention_days={days:g}")
                 removed = await asyncio.to_thread(self.historian.apply_retention, cutoff)
             except HistorianUnavailable as exc:
                 log.warning("retention skipped: historian unavailable (%s)", exc)
@@ -279,4 +353,25 @@ class Gateway:
         up = sum(1 for h in health if getattr(h, "connected", False))
         return (f"samples accepted {self.bus.published_samples:,} · written "
                 f"{sink.stats.samples_written:,} · links up {up}/{len(health)} · "
-                f"events {self.bus.published_events}")
+                f"events {self.bus.published_events}"
+                + ("" if self.security is None else f" · {self.security.status()}"))
+
+    def _security_monitor(self) -> PlatformMonitor | None:
+        """The site's `security_monitor:` as a component (None when the section is absent);
+        a bad rule file, baseline or output raises PlatformMonitorError now."""
+        config = self.site.security_monitor
+        if config is None:
+            return None
+        from isthmus.historian.assets import open_asset_store
+        from isthmus.security.platform import PlatformMonitor
+
+        url = self._historian_url
+
+        def store_assets(assets: Sequence[Asset]) -> None:
+            assert url is not None
+            with open_asset_store(url) as store:
+                store.upsert(assets)
+
+        return PlatformMonitor(self.site, config, data_dir=self.data_dir,
+                               publish=self.bus.publish, history=self.historian,
+                               store_assets=None if url is None else store_assets)

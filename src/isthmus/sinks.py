@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from isthmus.bus import Message, Subscription
 from isthmus.historian import Historian, HistorianError, HistorianUnavailable
 from isthmus.integrity.errors import IntegrityError
 from isthmus.integrity.ledger import Admission, Ledger, SignedSampleBatch
+from isthmus.integrity.witness import WitnessError, publish_checkpoint
 from isthmus.model import Event, EventKind, SampleBatch, Severity, now_ns
 
 __all__ = ["HistorianSink", "SinkStats", "quarantine_batch"]
@@ -41,6 +43,7 @@ class SinkStats:
     quarantined_samples: int = 0
     ledger_leaves: int = 0
     checkpoints: int = 0
+    checkpoints_exported: int = 0  # hand-overs to witnesses that succeeded
     unledgered_samples: int = 0  # written outside the ledger while the historian was down
     last_error: str = ""
 
@@ -72,6 +75,7 @@ class HistorianSink:
         coalesce: int = 1024,
         linger_s: float = 0.0,
         ledger: Ledger | None = None,
+        witnesses: Sequence[str] = (),
     ) -> None:
         self._historian = historian
         self._subscription = subscription
@@ -81,6 +85,7 @@ class HistorianSink:
         self._pending_events: list[Event] = []
         self._max_pending_events = 10_000
         self._ledger = ledger
+        self._witnesses = tuple(witnesses)
         self.stats = SinkStats()
 
     async def run(self) -> SinkStats:
@@ -157,6 +162,24 @@ class HistorianSink:
             return
         if note is not None:
             self.stats.checkpoints += 1
+            await self._export(note)
+
+    async def _export(self, note: str) -> None:
+        """Hand a signed checkpoint to each witness; a witness that keeps failing is reported
+        as an INTEGRITY event and the sink goes on (the note stays in the historian)."""
+        for url in self._witnesses:
+            try:
+                await asyncio.to_thread(publish_checkpoint, note, url, attempts=3,
+                                        timeout_s=2.0)
+            except WitnessError as exc:
+                log.warning("checkpoint not exported: %s", exc)
+                self.stats.last_error = f"witness: {exc}"
+                await self._write_events([Event(
+                    now_ns(), EventKind.INTEGRITY, Severity.MEDIUM,
+                    f"signed checkpoint not handed to witness: {exc}",
+                    source="historian-sink", data={"witness": url})])
+            else:
+                self.stats.checkpoints_exported += 1
 
     async def _write_events(self, events: list[Event]) -> None:
         """Write events, keeping them (bounded) while the historian is unavailable."""

@@ -64,19 +64,22 @@ class Filled:
     ledger: Ledger
 
 
-def fill(url: str, *, leaves: int = 6, identity: GatewayIdentity | None = None) -> Filled:
-    """A historian with `leaves` signed batches of source `plc` and a checkpoint after the
-    first half and at the end; the historian stays open in the ledger."""
+def fill(url: str, *, leaves: int = 6, identity: GatewayIdentity | None = None,
+         per_store: int = 1) -> Filled:
+    """A historian with `leaves` signed batches of source `plc`, stored `per_store` leaves per
+    transaction, and a checkpoint after the first half and at the end; the historian stays
+    open in the ledger."""
     identity = identity or GatewayIdentity.generate(GATEWAY)
     historian = open_ledger_historian(url)
     registry = historian.register_tags([tag(f"t{i}") for i in range(3)])
     ledger = Ledger(historian, identity)
     signer = BatchSigner(identity)
-    for k in range(leaves):
-        admission = ledger.admit([signer.sign("plc", poll(registry, k))])
+    for k in range(0, leaves, per_store):
+        group = range(k, min(k + per_store, leaves))
+        admission = ledger.admit([signer.sign("plc", poll(registry, i)) for i in group])
         assert not admission.refused
         ledger.store(admission.accepted)
-        if k == leaves // 2 - 1:
+        if leaves // 2 - 1 in group:
             ledger.checkpoint()
     ledger.checkpoint()
     return Filled(url, identity, registry, ledger)
@@ -108,6 +111,14 @@ class RawSQL:
 @pytest.fixture
 def filled(ledger_url: str) -> Iterator[Filled]:
     f = fill(ledger_url)
+    yield f
+    f.ledger.historian.close()
+
+
+@pytest.fixture
+def filled_tx(ledger_url: str) -> Iterator[Filled]:
+    """Six leaves stored three per transaction (blocks hold three leaves each)."""
+    f = fill(ledger_url, per_store=3)
     yield f
     f.ledger.historian.close()
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from isthmus.integrity import BatchHeader, CanonicalFormError, decode_batch, encode_batch
-from isthmus.integrity.canonical import CANONICAL_NAN
+from isthmus.integrity.canonical import CANONICAL_NAN, signed_message
 from isthmus.model import SampleBatch
 
 
@@ -147,3 +147,10 @@ def test_decoding_arbitrary_bytes_raises_only_canonical_form_errors(data: bytes)
     except CanonicalFormError:
         return
     assert encode_batch(header, batch) == message
+
+
+def test_a_signed_message_never_decodes_as_a_batch() -> None:
+    message = signed_message(b"\x11" * 32)
+    assert message[:4] == b"ISTB" and message[4] == 2  # a note can never hold byte 0x02
+    with pytest.raises(CanonicalFormError, match="version 2"):
+        decode_batch(message)

@@ -3,12 +3,16 @@ unsigned, forged, tampered, replayed and out-of-order batches with typed errors.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from isthmus.integrity import (
     BadSignatureError,
     BatchHeader,
+    CanonicalFormError,
     EnvelopeError,
     GatewayIdentity,
     OutOfOrderBatchError,
@@ -22,6 +26,7 @@ from isthmus.integrity import (
     sign_batch,
     verify_batch,
 )
+from isthmus.integrity.canonical import signed_message
 from isthmus.model import SampleBatch
 
 GW = GatewayIdentity.generate("gw-1")
@@ -164,3 +169,23 @@ def test_keyring_refuses_two_keys_for_one_gateway() -> None:
     assert keyring([GW.verifier, GW.verifier_key()]) == {"gw-1": GW.verifier}
     with pytest.raises(EnvelopeError, match="two different keys"):
         keyring([GW.verifier_key(), other.verifier_key()])
+
+
+def test_the_signature_covers_the_version_2_message_of_the_leaf_hash() -> None:
+    signed = _signed(3)
+    message = (b"ISTB" + (2).to_bytes(2, "little") + (0).to_bytes(2, "little")
+               + hashlib.sha256(b"\x00" + signed.payload).digest())
+    Ed25519PublicKey.from_public_bytes(GW.public_key).verify(signed.signature or b"", message)
+    assert signed.signed_message() == message and len(message) == 40
+
+
+def test_a_signature_over_the_canonical_bytes_themselves_is_refused() -> None:
+    signed = _signed(4)  # the version-1 way: Ed25519 over the whole canonical encoding
+    old_style = SignedBatch(signed.header, signed.batch, GW.sign(signed.payload))
+    with pytest.raises(BadSignatureError):
+        verify_batch(old_style, KEYS)
+
+
+def test_a_signed_message_needs_a_32_byte_digest() -> None:
+    with pytest.raises(CanonicalFormError, match="32 bytes, not 31"):
+        signed_message(b"\x00" * 31)

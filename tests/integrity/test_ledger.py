@@ -4,6 +4,7 @@ leaves and blocks, restart, checkpoints, the historian sink, and portable proofs
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import json
 from pathlib import Path
@@ -157,6 +158,20 @@ def test_inclusion_proof_checks_with_only_the_public_key(filled: Filled) -> None
         check_inclusion_proof({**doc, "leaf_index": 3}, verifier)
     with pytest.raises(IntegrityError):
         check_inclusion_proof(doc, GatewayIdentity.generate(GATEWAY).verifier)
+
+
+def test_a_proof_signed_the_version_1_way_is_refused(filled: Filled) -> None:
+    historian = open_ledger_historian(filled.url)
+    verifier = filled.identity.verifier
+    doc = inclusion_proof_for(historian, [verifier], filled.registry.id_of(tag("t1").path),
+                              tag("t1").path, T0 + 9 * S + 5)
+    historian.close()
+    leaf = base64.b64decode(doc["leaf"])  # version 1 signed these bytes themselves
+    old_signature = base64.b64encode(filled.identity.sign(leaf)).decode()
+    with pytest.raises(BadSignatureError):
+        check_inclusion_proof({**doc, "signature": old_signature}, verifier)
+    with pytest.raises(EvidenceError, match="prove the sample again"):
+        check_inclusion_proof({**doc, "format": "isthmus-inclusion-proof/1"}, verifier)
 
 
 def test_proof_needs_a_checkpoint_covering_the_sample(ledger_url: str) -> None:

@@ -38,7 +38,7 @@ def test_verify_passes_then_names_an_edit(tmp_path: Path) -> None:
     data, vkey = data_dir(tmp_path)
     code, out = run("ledger", "verify", "--data", str(data), "--pubkey", vkey)
     assert code == 0, out
-    assert "6 leaves, 72 samples; 2/2 signed checkpoints valid" in out
+    assert "6 leaves, 72 samples, 0 signed policy entries; 2/2 signed checkpoints valid" in out
     with sqlite3.connect(data / "historian.db") as db:
         db.execute("DELETE FROM blocks WHERE leaf = 2 AND tag_id = 1")
     code, out = run("ledger", "verify", "--data", str(data))
@@ -88,6 +88,25 @@ def test_consistency_and_checkpoint(tmp_path: Path) -> None:
     assert code == 1 and "NOT CONSISTENT" in out
     code, out = run("ledger", "checkpoint", "--data", str(data))
     assert code == 1 and "does not extend" in out
+
+
+def test_checkpoint_is_published_to_witnesses(tmp_path: Path) -> None:
+    data, _ = data_dir(tmp_path)
+    first, second = tmp_path / "w1" / "note", tmp_path / "w2.note"
+    code, out = run("ledger", "checkpoint", "--data", str(data), "--witness", f"file:{first}",
+                    "--witness", f"file://{second}")
+    assert code == 0, out
+    assert first.read_text() == second.read_text() and first.read_text().startswith(
+        f"{GATEWAY}\n6\n")
+    assert f"published to file:{first}" in out
+
+
+def test_bad_witness_url_is_refused_before_signing(tmp_path: Path) -> None:
+    data, _ = data_dir(tmp_path)
+    code, out = run("ledger", "checkpoint", "--data", str(data), "--witness", "mqtt://h")
+    assert code == 1 and "needs a topic" in out
+    with sqlite3.connect(data / "historian.db") as db:
+        assert db.execute("SELECT count(*) FROM ledger_checkpoints").fetchone() == (2,)
 
 
 @pytest.mark.slow

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from isthmus.security.capture import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL
 from isthmus.security.craft import Endpoint, TcpConversation, ethernet, ip_packet, linux_sll
+from tests.security.golden_boundary import BOUNDARY_CASES
+from tests.security.golden_ics import ICS_CASES
 from tests.security.traffic import EWS, HMI, PLC, adu, read_request, registers_response
 
 Case = tuple[int, list[bytes]]          # link type, frames
@@ -92,4 +94,6 @@ CASES: dict[str, Callable[[], Case]] = {
     "all-functions": all_functions,
     "reassembly-edges": reassembly_edges,
     "ipv6-midstream-other-port": ipv6_midstream_other_port,
+    **ICS_CASES,
+    **BOUNDARY_CASES,
 }

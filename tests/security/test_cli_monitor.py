@@ -21,8 +21,11 @@ def test_monitor_writes_events_summary_and_map(tmp_path: Path) -> None:
         "--dot", str(dot)])
     assert result.exit_code == 0, result.output
     events = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(events) == 24
+    alerts = [e for e in events if e["event"]["kind"] == "alert"]
+    assert len(events) - len(alerts) == 24
     assert {e["network"]["protocol"] for e in events} == {"modbus"}
+    # the engineering workstation identifies the PLC and stops it: both are alerts
+    assert sorted(a["rule"]["id"] for a in alerts) == ["ISTH-NET-004", "ISTH-OP-003"]
     roles = {h["ip"]: h["role"] for h in json.loads(summary.read_text())["hosts"]}
     assert roles == {"10.10.0.1": "plc", "10.10.0.2": "hmi", "10.10.0.3": "ews"}
     assert '"10.10.0.3" -> "10.10.0.1"' in dot.read_text()

@@ -153,7 +153,6 @@ def test_modbus_on_another_port_is_recognised_by_content(tmp_path: Path, port: i
         frames += [conv.send(True, read_request(tid)),
                    conv.send(False, registers_response(tid, [tid, tid]))]
     events, summary = monitor(write_pcap(tmp_path / "c.pcap", frames))
-    assert summary.streams["recognised_by_content"] == 1
     assert len(modbus_fields(events)) == 6
 
 
@@ -162,8 +161,17 @@ def test_http_on_another_port_is_not_taken_for_modbus(tmp_path: Path) -> None:
     frames = [*conv.handshake(), conv.send(True, b"GET / HTTP/1.1\r\nHost: plc\r\n\r\n"),
               conv.send(False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")]
     events, summary = monitor(write_pcap(tmp_path / "c.pcap", frames))
+    assert modbus_fields(events) == []
+    assert {getattr(e, "protocol", None) for e in events} == {"http"}
+
+
+def test_an_unknown_protocol_on_another_port_is_left_unrecognised(tmp_path: Path) -> None:
+    conv = TcpConversation(Endpoint("10.0.0.2", 50123), Endpoint("10.0.0.1", 9999))
+    frames = [*conv.handshake(), conv.send(True, b"HELLO plc 7\r\n"),
+              conv.send(False, b"OLEH 7\r\n")]
+    events, summary = monitor(write_pcap(tmp_path / "c.pcap", frames))
     assert events == [] and summary.streams["unrecognised"] == 1
-    assert summary.links[0]["function"] == "port 8080"
+    assert summary.links[0]["function"] == "port 9999"
 
 
 def test_garbage_on_port_502_is_reported_not_fatal(tmp_path: Path) -> None:

@@ -8,7 +8,10 @@ import sys
 import click
 
 from isthmus.cli.alarms import alarms_command
-from isthmus.cli.history import query_command, tags_command
+from isthmus.cli.analytics import analytics_group
+from isthmus.cli.assets import assets_command
+from isthmus.cli.efficiency import energy_command, oee_command, spc_command
+from isthmus.cli.history import events_command, query_command, tags_command
 from isthmus.cli.ledger import ledger_group
 from isthmus.cli.monitor import monitor_command
 from isthmus.cli.running import demo_command, run_command, sim_command
@@ -36,3 +39,9 @@ def main(verbose: bool) -> None:
 for command in (demo_command, sim_command, run_command, check_command, plan_command,
                 query_command, tags_command, monitor_command, alarms_command, ledger_group):
     main.add_command(command)
+main.add_command(assets_command)
+main.add_command(events_command)
+main.add_command(analytics_group)
+main.add_command(oee_command)
+main.add_command(energy_command)
+main.add_command(spc_command)

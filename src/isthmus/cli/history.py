@@ -115,3 +115,39 @@ def tags_command(pattern: str, latest: bool, fmt: str, data_dir: Path,
         rows.append(row)
     columns = ["tag", "unit", "type", "range"] + (["latest", "time", "quality"] if latest else [])
     render(columns, rows, fmt, sys.stdout)  # type: ignore[arg-type]
+
+
+EVENT_KINDS = ("alarm", "security", "integrity", "audit", "system")
+
+
+@click.command("events")
+@click.option("--kind", default=None, type=click.Choice(EVENT_KINDS),
+              help="Only events of this kind (security: the monitor's alerts and flagged "
+                   "requests).")
+@click.option("--from", "start", default="-24h", show_default=True,
+              help="Start: ISO 8601 or relative (-15m, -1h, -2d).")
+@click.option("--to", "end", default="now", show_default=True, help="End (exclusive).")
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="At most this many events, oldest first.")
+@format_option
+@data_option
+@historian_option
+def events_command(kind: str | None, start: str, end: str, limit: int, fmt: str,
+                   data_dir: Path, historian_url: str | None) -> None:
+    """List the stored events (alarms, security, integrity, audit, system), oldest first,
+    with their ATT&CK technique ids and the tag they concern."""
+    now = now_ns()
+    try:
+        start_ns, end_ns = parse_time(start, now_ns=now), parse_time(end, now_ns=now)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    historian = open_existing_historian(data_dir, historian_url)
+    try:
+        events = historian.events(start_ns, end_ns, kind=kind, limit=limit)
+    finally:
+        historian.close()
+    rows: list[list[object]] = [
+        [format_ts(e.ts), e.kind.value, e.severity.name.lower(), e.source, e.asset or "",
+         e.tag or "", " ".join(e.attack_techniques), e.message] for e in events]
+    render(["time", "kind", "severity", "source", "asset", "tag", "attack", "message"], rows,
+           fmt, sys.stdout)  # type: ignore[arg-type]

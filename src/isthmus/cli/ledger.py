@@ -29,6 +29,7 @@ from isthmus.integrity.evidence import (
 from isthmus.integrity.identity import VKEY_FILE, GatewayIdentity
 from isthmus.integrity.note import NoteVerifier
 from isthmus.integrity.verify import Finding, verify_ledger
+from isthmus.integrity.witness import Witness, WitnessError, publish_checkpoint
 from isthmus.model import UnknownTagError, now_ns
 
 __all__ = ["ledger_group"]
@@ -107,7 +108,8 @@ def verify_command(data_dir: Path, historian_url: str | None, pubkeys: tuple[str
         raise click.ClickException(str(exc)) from exc
     finally:
         historian.close()
-    click.echo(f"ledger: {report.leaves:,} leaves, {report.samples:,} samples; "
+    click.echo(f"ledger: {report.leaves:,} leaves, {report.samples:,} samples, "
+               f"{report.policy_entries:,} signed policy entries; "
                f"{report.checkpoints_ok}/{report.checkpoints} signed checkpoints valid, the "
                f"newest covers {report.signed_size:,} leaves")
     for finding in report.findings:
@@ -213,11 +215,21 @@ def consistency_command(old: str, new: str, out: Path | None, data_dir: Path,
 @ledger_group.command("checkpoint")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the signed note to FILE (for witnesses).")
+@click.option("--witness", "witnesses", multiple=True, metavar="URL",
+              help="Publish the note to a witness: file:PATH, http(s)://…, "
+                   "mqtt://HOST:PORT/TOPIC (retained) or nats://HOST:PORT/SUBJECT. Repeatable.")
 @data_option
 @historian_option
-def checkpoint_command(out: Path | None, data_dir: Path, historian_url: str | None) -> None:
-    """Sign a tree head for the stored log with the gateway key in DATA/identity, store it
-    and print it (refused if the log no longer matches the last signed tree head)."""
+def checkpoint_command(out: Path | None, witnesses: tuple[str, ...], data_dir: Path,
+                       historian_url: str | None) -> None:
+    """Sign a tree head for the stored log with the gateway key in DATA/identity, store it,
+    print it and hand it to each witness (refused if the log no longer matches the last
+    signed tree head)."""
+    try:
+        for url in witnesses:
+            Witness.parse(url)
+    except WitnessError as exc:
+        raise click.ClickException(str(exc)) from exc
     vkey = data_dir / "identity" / VKEY_FILE
     if not vkey.is_file():
         raise click.ClickException(f"no gateway identity in {vkey.parent}")
@@ -242,3 +254,10 @@ def checkpoint_command(out: Path | None, data_dir: Path, historian_url: str | No
     if out is not None:
         out.write_text(note)
         click.echo(f"written to {out}", err=True)
+    for url in witnesses:
+        try:
+            publish_checkpoint(note, url)
+        except WitnessError as exc:
+            raise click.ClickException(f"checkpoint of size {head.size} stored, but not "
+                                       f"exported: {exc}") from exc
+        click.echo(f"published to {url}", err=True)

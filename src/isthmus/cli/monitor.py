@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
+from isthmus.cli.detection import DetectionSetup, detection_options
+from isthmus.cli.monitoring import MonitorPlatform, live_options, platform_options, run_live
 from isthmus.cli.tables import render
 from isthmus.security import Monitor, MonitorEvent, MonitorSummary, Progress, to_ecs
 
@@ -35,8 +37,13 @@ def _table(title: str, columns: list[str], rows: list[list[object]], out: TextIO
 def _print_summary(summary: MonitorSummary, out: TextIO) -> None:
     out.write(f"{summary.frames:,} frames, {summary.events:,} protocol events, "
               f"{summary.anomalies:,} anomalies, {len(summary.hosts)} hosts\n")
-    _table("Hosts", ["ip", "role", "mac", "client of", "server of", "identity"],
-           [[h["ip"], h["role"], ",".join(h["macs"]), ",".join(h["client_of"]),
+    if summary.capture:
+        c = summary.capture
+        out.write(f"live capture on {c['interface']}: {c['kernel_received']:,} frames passed "
+                  f"the filter, {c['kernel_dropped']:,} dropped by the kernel\n")
+    _table("Hosts", ["ip", "role", "mac", "mac vendor", "client of", "server of", "identity"],
+           [[h["ip"], h["role"], ",".join(h["macs"]),
+             ",".join(h.get("mac_vendors", {}).values()), ",".join(h["client_of"]),
              ",".join(h["server_of"]), " ".join(h.get("identity", {}).values())]
             for h in summary.hosts], out)
     _table("Functions", ["protocol", "function", "direction", "count"],
@@ -49,7 +56,7 @@ def _print_summary(summary: MonitorSummary, out: TextIO) -> None:
 
 
 @click.command("monitor")
-@click.option("--pcap", "pcaps", multiple=True, required=True, metavar="FILE",
+@click.option("--pcap", "pcaps", multiple=True, metavar="FILE",
               type=click.Path(dir_okay=False, path_type=Path),
               help="A pcap or pcapng capture (repeat for several, read in order).")
 @click.option("--out", "out_path", default=None, metavar="FILE",
@@ -61,11 +68,24 @@ def _print_summary(summary: MonitorSummary, out: TextIO) -> None:
 @click.option("--dot", "dot_path", default=None, metavar="FILE",
               type=click.Path(dir_okay=False, path_type=Path),
               help="Write the communication map as a Graphviz DOT graph here.")
+@click.option("--graphml", "graphml_path", default=None, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the communication map as GraphML (yEd, Gephi, networkx) here.")
+@live_options
+@platform_options
+@detection_options
 def monitor_command(pcaps: tuple[Path, ...], out_path: Path | None,
-                    summary_path: Path | None, dot_path: Path | None) -> None:
+                    summary_path: Path | None, dot_path: Path | None,
+                    graphml_path: Path | None, iface: str | None, bpf: str | None,
+                    duration: float | None, site_path: Path | None, data_dir: Path | None,
+                    historian_url: str | None, **detection: Any) -> None:
     """Passive OT security monitor: dissect the industrial traffic in capture files
     (Modbus/TCP, recognised by content on any port), list hosts and their roles, map who
     talks to whom, report protocol anomalies. Never sends a packet."""
+    if not pcaps and iface is None:
+        raise click.UsageError("give capture files with --pcap FILE… or an interface with "
+                               "--iface NAME")
+    platform = MonitorPlatform.open(site_path, data_dir, historian_url)
     to_stdout = out_path is not None and str(out_path) == "-"
     events_file: TextIO | None = None
     if out_path is not None:
@@ -73,14 +93,24 @@ def monitor_command(pcaps: tuple[Path, ...], out_path: Path | None,
 
     def sink(event: MonitorEvent) -> None:
         assert events_file is not None
-        events_file.write(json.dumps(to_ecs(event), separators=(",", ":")) + "\n")
+        doc = to_ecs(event)
+        platform.annotate(event, doc)
+        events_file.write(json.dumps(doc, separators=(",", ":")) + "\n")
 
-    monitor = Monitor(sink=sink if events_file is not None else None)
+    setup = DetectionSetup.open(detection)
+    monitor = Monitor(sink=setup.wrap(sink if events_file is not None else None),
+                      detector=setup.detector)
     try:
-        for path in pcaps:
-            monitor.read(path, progress=_progress)
-        summary = monitor.finish()
+        if iface is not None:
+            summary = run_live(monitor, iface, bpf, duration)
+        else:
+            for path in pcaps:
+                monitor.read(path, progress=_progress)
+            summary = monitor.finish()
+        platform.save_inventory(monitor)
     finally:
+        platform.close()
+        setup.close()
         if events_file is not None and not to_stdout:
             events_file.close()
     if summary_path is not None:
@@ -88,7 +118,10 @@ def monitor_command(pcaps: tuple[Path, ...], out_path: Path | None,
                                 encoding="utf-8")
     if dot_path is not None:
         dot_path.write_text(monitor.comms.to_dot(monitor.inventory), encoding="utf-8")
+    if graphml_path is not None:
+        graphml_path.write_text(monitor.comms.to_graphml(monitor.inventory), encoding="utf-8")
     _print_summary(summary, sys.stderr if to_stdout else sys.stdout)
+    setup.print_summary(summary, sys.stderr if to_stdout else sys.stdout)
     unreadable = summary.anomalies_by_reason.get("capture/unreadable", 0)
-    if unreadable == len(pcaps):
+    if pcaps and unreadable == len(pcaps):
         raise click.ClickException("no capture could be read (see the anomalies above)")

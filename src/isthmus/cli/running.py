@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import signal
 import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from isthmus.cli.site import load_or_exit
 from isthmus.config import SiteConfig
 from isthmus.gateway import Gateway, GatewayReport
 from isthmus.historian import HistorianError, open_durable_historian
+from isthmus.security.platform import PlatformMonitorError
 
 DEMO_SITE = "packaging-plant.yaml"
 
@@ -44,8 +46,8 @@ def _status(line: str) -> None:
     click.echo(f"[{time.strftime('%H:%M:%S')}] {line}", err=True)
 
 
-async def _run_gateway(site: SiteConfig, data_dir: Path, url: str,
-                       stop: asyncio.Event) -> GatewayReport:
+async def _run_gateway(site: SiteConfig, data_dir: Path, url: str, stop: asyncio.Event, *,
+                       on_start: Callable[[Gateway], None] | None = None) -> GatewayReport:
     try:
         historian = await asyncio.to_thread(open_durable_historian, url,
                                             buffer_dir=data_dir / "buffer")
@@ -53,8 +55,13 @@ async def _run_gateway(site: SiteConfig, data_dir: Path, url: str,
         raise click.ClickException(f"cannot open historian {url}: {exc}") from exc
     try:
         gateway = Gateway(site, historian, data_dir=data_dir, status=_status,
-                          status_every_s=5.0)
-        return await gateway.run(stop)
+                          status_every_s=5.0, historian_url=url)
+        if on_start is not None:
+            on_start(gateway)
+        try:
+            return await gateway.run(stop)
+        except PlatformMonitorError as exc:
+            raise click.ClickException(str(exc)) from exc
     finally:
         await asyncio.to_thread(historian.close)
 
@@ -73,7 +80,8 @@ def _sim_options(func):  # type: ignore[no-untyped-def]
                         help="Simulated time runs this many times faster than wall time.")(func)
     return click.option("--scenario", default=None, metavar="FILE|NAME",
                         help="Fault scenario: a YAML file or a shipped name "
-                             "(bearing-wear, sensor-faults).")(func)
+                             "(bearing-wear, sensor-faults), or an attack "
+                             "(attack-modbus: an intruder at 127.0.66.6).")(func)
 
 
 def _duration_option(func):  # type: ignore[no-untyped-def]
@@ -84,7 +92,10 @@ def _duration_option(func):  # type: ignore[no-untyped-def]
 async def _serve_plant(site: SiteConfig, *, seed: int, speed: float, scenario: str | None,
                        stop: asyncio.Event) -> asyncio.Task[None]:
     from isthmus.sim import Plant, SimulatorError, SimulatorServer, load_scenario
+    from isthmus.sim.attack import is_attack
 
+    if is_attack(scenario):
+        scenario = None                       # the plant runs normally; the intruder attacks
     try:
         plant = Plant(site, seed=seed, scenario=load_scenario(scenario) if scenario else None)
         server = SimulatorServer(plant, speed=speed)
@@ -110,12 +121,19 @@ async def _serve_plant(site: SiteConfig, *, seed: int, speed: float, scenario: s
 @data_option
 @click.option("--hosts", "host_prefix", default=None, metavar="PREFIX",
               help="Serve the simulated PLCs on PREFIX1, PREFIX2, … (default 127.0.10.x).")
+@click.option("--attack", is_flag=True,
+              help="Also watch the plant with the security monitor live on lo, and run the "
+                   "attack-modbus intruder; security events go to the historian.")
 def demo_command(duration: float | None, seed: int, speed: float, scenario: str | None,
-                 data_dir: Path, host_prefix: str | None) -> None:
+                 data_dir: Path, host_prefix: str | None, attack: bool) -> None:
     """Simulated packaging plant → Modbus/TCP → gateway → SQLite historian, in one command."""
     site = load_or_exit(embedded_site_path())
     if host_prefix is not None:
         site = site.on_hosts(host_prefix)
+    if attack:
+        from isthmus.cli.demo_attack import watched_site
+
+        site = watched_site(site)     # the gateway runs the security monitor on lo
     url = historian_url(data_dir.resolve(), None)
 
     async def main() -> GatewayReport:
@@ -125,9 +143,17 @@ def demo_command(duration: float | None, seed: int, speed: float, scenario: str 
                                       stop=sim_stop)
         click.echo(f"gateway: reading {len(site.tags())} tags into {url}"
                    + (f" for {duration:g} s" if duration else " (Ctrl-C to stop)"), err=True)
+        attack_run = None
+        if attack:
+            from isthmus.cli.demo_attack import start_demo_attack
+
+            attack_run = start_demo_attack(site)
         try:
-            return await _run_gateway(site, data_dir.resolve(), url, stop)
+            return await _run_gateway(site, data_dir.resolve(), url, stop, on_start=None
+                                      if attack_run is None else attack_run.attach)
         finally:
+            if attack_run is not None:
+                await attack_run.finish()
             sim_stop.set()
             with contextlib.suppress(asyncio.CancelledError):
                 await sim_task
@@ -153,6 +179,12 @@ def sim_command(config_path: Path | None, duration: float | None, seed: int, spe
     async def main() -> None:
         stop = _stop_event(duration)
         task = await _serve_plant(site, seed=seed, speed=speed, scenario=scenario, stop=stop)
+        from isthmus.sim.attack import is_attack
+
+        if is_attack(scenario):
+            from isthmus.cli.demo_attack import run_intruder
+
+            await run_intruder(site, scenario, stop)
         await task
 
     asyncio.run(main())

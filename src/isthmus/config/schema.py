@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,6 +20,21 @@ from pydantic import (
 )
 
 from isthmus.config.alarms import AlarmConfig, check_alarm_references
+from isthmus.config.anomaly import AnalyticsConfig, check_anomaly_references
+from isthmus.config.efficiency import (
+    EnergyConfig,
+    MaintenanceConfig,
+    OeeConfig,
+    ShiftConfig,
+    SpcConfig,
+    SpecLimits,
+    check_efficiency_references,
+    check_timezone,
+)
+from isthmus.config.health import HealthConfig, check_health_references
+from isthmus.config.security import SecurityMonitorConfig
+from isthmus.integrity.sensors.settings import IntegrityConfig, check_relation_tags
+from isthmus.integrity.witness import checked_witness_url
 from isthmus.model import DataType, Tag, validate_tag_path
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
@@ -60,6 +76,7 @@ class PointConfig(_Strict):
     deadband: Annotated[float, Field(ge=0)] = 0.0
     scan_rate: Annotated[float, Field(gt=0, le=86400)] | None = None
     description: str = ""
+    spec: SpecLimits | None = Field(default=None, description="quality spec limits (SPC)")
 
     @model_validator(mode="after")
     def _bits_are_bool(self) -> PointConfig:
@@ -100,6 +117,32 @@ class UnitConfig(_Strict):
     timeout: Annotated[float, Field(gt=0, le=60)] | None = None
 
 
+class ChecksumRegisterConfig(_Strict):
+    """Where a device keeps a number that changes with its program (a checksum or a
+    program version), read by function 3 or 4."""
+
+    unit_id: Annotated[int, Field(ge=0, le=247)] | None = Field(
+        default=None, description="default: the device's first unit")
+    table: Literal["holding_register", "input_register"] = "holding_register"
+    address: Annotated[int, Field(ge=0, le=65532)]
+    type: Literal["uint16", "uint32", "uint64"] = "uint32"
+    word_order: Order = Order.BIG
+
+    @property
+    def register_count(self) -> int:
+        return {"uint16": 1, "uint32": 2, "uint64": 4}[self.type]
+
+
+class ConfigIntegrityConfig(_Strict):
+    """Device configuration integrity: every `every` seconds the gateway reads the
+    device's identification (FC 43/14, basic and regular objects) and its program checksum
+    register, and raises an integrity event when they change (docs/integrity.md)."""
+
+    every: Annotated[float, Field(gt=0, le=7 * 86400)] = 3600.0
+    device_id: bool = True
+    checksum_register: ChecksumRegisterConfig | None = None
+
+
 class ModbusDeviceConfig(_Strict):
     """A Modbus/TCP endpoint (a PLC, or a gateway with many units behind it)."""
 
@@ -114,6 +157,7 @@ class ModbusDeviceConfig(_Strict):
     max_registers: Annotated[int, Field(ge=1, le=125)] = 125
     max_bits: Annotated[int, Field(ge=1, le=2000)] = 2000
     units: list[UnitConfig]
+    config_integrity: ConfigIntegrityConfig | None = None
 
     @field_validator("units")
     @classmethod
@@ -126,10 +170,40 @@ class ModbusDeviceConfig(_Strict):
         return units
 
 
+class OpcUaConfigIntegrityConfig(_Strict):
+    """OPC UA server configuration integrity: every `every` seconds the gateway reads the
+    server's BuildInfo and the certificate its endpoints present (security mode None,
+    read-only), and raises an integrity event when they change (docs/integrity.md)."""
+
+    every: Annotated[float, Field(gt=0, le=7 * 86400)] = 3600.0
+    timeout: Annotated[float, Field(gt=0, le=60)] = 5.0
+
+
+class OpcUaServerConfig(_Strict):
+    """An OPC UA server the gateway watches (it reads no tags from it yet)."""
+
+    name: Annotated[str, Field(pattern=_NAME)]
+    endpoint: Annotated[str, Field(pattern=r"^opc\.tcp://[^/:\s]+:[0-9]{1,5}(/\S*)?$",
+                                   description="opc.tcp://host:port[/path]")]
+    asset: Annotated[str, Field(pattern=_ASSET_PATH, description="area/line/cell/asset")]
+    config_integrity: OpcUaConfigIntegrityConfig | None = OpcUaConfigIntegrityConfig()
+
+    @field_validator("endpoint")
+    @classmethod
+    def _port_in_range(cls, endpoint: str) -> str:
+        port = int(endpoint.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+        if not 1 <= port <= 65535:
+            raise ValueError(f"endpoint {endpoint}: port {port} is out of range 1–65535")
+        return endpoint
+
+
 class HistorianConfig(_Strict):
     url: str | None = Field(default=None, description="sqlite:///PATH or postgresql://…; "
                             "default: sqlite in the data directory")
     retention_days: Annotated[float, Field(gt=0)] | None = None
+    witnesses: list[Annotated[str, AfterValidator(checked_witness_url)]] = Field(
+        default=[], description="where each signed ledger checkpoint is published "
+        "(docs/integrity.md, witnesses)")
 
 
 class SiteConfig(_Strict):
@@ -139,7 +213,31 @@ class SiteConfig(_Strict):
     historian: HistorianConfig = HistorianConfig()
     templates: dict[Annotated[str, Field(pattern=_NAME)], TemplateConfig] = {}
     devices: list[ModbusDeviceConfig] = []
+    opcua_servers: list[OpcUaServerConfig] = Field(
+        default=[], description="OPC UA servers whose configuration is watched "
+        "(docs/integrity.md)")
     alarms: list[AlarmConfig] = []
+    timezone: str = "UTC"
+    shifts: list[ShiftConfig] = []
+    spc: SpcConfig = SpcConfig()
+    oee: OeeConfig = OeeConfig()
+    energy: EnergyConfig = EnergyConfig()
+    maintenance: MaintenanceConfig = MaintenanceConfig()
+    integrity: IntegrityConfig | None = Field(
+        default=None, description="sensor-tamper detectors and relations (docs/integrity.md)")
+    analytics: AnalyticsConfig = Field(
+        default=AnalyticsConfig(), description="anomaly detection groups (docs/analytics.md)")
+    security_monitor: SecurityMonitorConfig | None = Field(
+        default=None, description="the passive security monitor run by the gateway "
+        "(docs/security-monitor.md); absent = off")
+    health: HealthConfig = Field(
+        default=HealthConfig(), description="asset health index and remaining useful life "
+        "(docs/analytics.md, Predictive maintenance)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return check_timezone(value)
 
     @field_validator("alarms")
     @classmethod
@@ -158,6 +256,21 @@ class SiteConfig(_Strict):
         return alarms
 
     @model_validator(mode="after")
+    def _anomaly_tags_exist(self) -> SiteConfig:
+        if self.analytics.anomaly:
+            check_anomaly_references(self.analytics.anomaly, f"{self.enterprise}/{self.site}",
+                                     {t.path for t in self.tags()})
+        return self
+
+    @model_validator(mode="after")
+    def _health_tags_exist(self) -> SiteConfig:
+        if self.health.assets:
+            check_health_references(self.health, f"{self.enterprise}/{self.site}",
+                                    {t.path for t in self.tags()},
+                                    [g.name for g in self.analytics.anomaly])
+        return self
+
+    @model_validator(mode="after")
     def _references_resolve(self) -> SiteConfig:
         names: set[str] = set()
         for device in self.devices:
@@ -169,6 +282,17 @@ class SiteConfig(_Strict):
                     known = ", ".join(sorted(self.templates)) or "none defined"
                     raise ValueError(f"device {device.name} unit {unit.unit_id}: unknown "
                                      f"template {unit.template!r} (templates: {known})")
+        for server in self.opcua_servers:  # one namespace of device names for all kinds
+            if server.name in names:
+                raise ValueError(f"opcua_servers: name {server.name!r} is already used by "
+                                 f"another device or server")
+            names.add(server.name)
+        check_efficiency_references(self.spc, self.oee, self.energy,
+                                    f"{self.enterprise}/{self.site}",
+                                    {t.path for t in self.tags()})
+        if self.integrity is not None:
+            check_relation_tags(self.integrity, f"{self.enterprise}/{self.site}",
+                                {t.path for t in self.tags()})
         return self
 
     def unit_points(self, device: ModbusDeviceConfig,

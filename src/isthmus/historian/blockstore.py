@@ -25,7 +25,7 @@ from isthmus.historian.ledger import (
     Checkpointed,
     LeafEntry,
     LeafRow,
-    blocks_of_leaves,
+    plan_leaves,
 )
 from isthmus.historian.query import ROLLUP_PART_SPAN, BlockRow
 from isthmus.historian.rows import (
@@ -265,19 +265,20 @@ class BlockStore(ABC, Generic[DB]):
 
     # --- ledger (see historian/ledger.py and docs/integrity.md) ----------------------------
     def write_leaves(self, entries: Sequence[LeafEntry]) -> None:
-        """Store verified batches as ledger leaves in one transaction: each leaf's samples as
-        its own blocks (tagged with the leaf index), its leaf row, and the rollups."""
+        """Store verified consecutive batches as ledger leaves in one transaction: their
+        samples as one block per tag (marked with the first leaf index), one row per leaf
+        (its manifest locates its samples in those blocks), and the rollups."""
         if not entries:
             return
-        blocks, rows = blocks_of_leaves(entries)
-        batch = SampleBatch.concat([e.batch for e in entries])
-        self._check_known(np.unique(batch.tag_id))
-        rollups = query.rollups_of(sort_by_tag_and_time(batch).batch)
+        plan = plan_leaves(entries)
+        self._check_known(plan.tag_ids)
+        rollups = query.rollups_of(plan.samples)
+        blocks = plan.blocks
         marks = ", ".join("?" * (len(LEAF_COLUMNS) + 1))
         with self._transaction("write ledger leaves", room_for=blocks) as db:
             self._insert_leaf_blocks(db, blocks)
             db.executemany(f"INSERT INTO ledger_leaves (idx, {', '.join(LEAF_COLUMNS)}) "
-                           f"VALUES ({marks})", rows)
+                           f"VALUES ({marks})", plan.rows)
             self._upsert_rollups(db, rollups)
 
     def ledger_hashes(self) -> list[tuple[int, bytes]]:

@@ -1,23 +1,26 @@
 """What the historian keeps for the integrity ledger (see docs/integrity.md): one row per log
-leaf (a signed batch), the leaf index on each of that batch's blocks, signed checkpoints and
-retention records. The historian stores and returns these; `isthmus.integrity` checks them.
+leaf (a signed batch), signed checkpoints and retention records; the samples themselves are
+stored as ordinary blocks, one per tag per transaction, marked with the transaction's first
+leaf index. The historian stores and returns these; `isthmus.integrity` checks them.
 
-A leaf row carries a *manifest*: one entry per block written for the leaf (tag id, sample
-count, time range and a digest of the stored payload). It is not signed — the batch
-signature and the tree heads are what prove integrity — but it lets `ledger verify` say
-which block of a failing leaf changed.
+A transaction of leaves L, L+1, … stores, for each tag, the leaves' samples of that tag one
+leaf after the other (each leaf's run sorted by time) in blocks whose `leaf` column is L; a
+new block starts only where time goes backwards. Each leaf row names its transaction (`tx`
+= L) and carries a *manifest*: one entry per tag run of the leaf (tag id, count, time range,
+a 16-byte checksum of the samples). The counts say where each leaf's samples sit inside the
+transaction's blocks; the checksums let `ledger verify` say which run of a failing leaf
+changed. Neither is signed — the batch signature and the tree heads prove integrity.
 """
 
 from __future__ import annotations
 
-import hashlib
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from isthmus.historian.codec import Block, encode_blocks, sort_by_tag_and_time
+from isthmus.historian.codec import Block, SortedBatch, encode_blocks, sort_by_tag_and_time
 from isthmus.historian.errors import HistorianError
 from isthmus.model import SampleBatch
 
@@ -27,31 +30,68 @@ __all__ = [
     "Checkpointed",
     "LeafEntry",
     "LeafRow",
-    "block_digest",
+    "LeafWrite",
     "blocks_of_leaves",
+    "plan_leaves",
     "read_manifest",
+    "run_checksums",
+    "value_bits",
 ]
 
 #: Columns of the `ledger_leaves` table after `idx`, in the order `LeafRow` takes them.
 LEAF_COLUMNS = ("leaf_hash", "gateway_id", "source", "seq", "signature", "n", "min_ts",
-                "max_ts", "manifest")
+                "max_ts", "manifest", "tx")
 MANIFEST_DTYPE = np.dtype([("tag_id", "<i4"), ("n", "<i4"), ("min_ts", "<i8"),
                            ("max_ts", "<i8"), ("digest", "V16")])  # V: S strips NULs
 
+#: The one NaN bit pattern the checksums (and the canonical batch encoding) use.
+_CANONICAL_NAN = np.uint64(0x7FF8000000000000)
+# Odd 64-bit multipliers (from the SplitMix64 / xxHash families); any odd constants would do.
+_K = [np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB,
+                             0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)]
 
-_BLOCK_KEY = struct.Struct("<iqqi")
+
+def value_bits(value: npt.NDArray[np.float64]) -> npt.NDArray[np.uint64]:
+    """The float64 values as uint64 bits, every NaN as the canonical NaN."""
+    bits = np.ascontiguousarray(value, "<f8").view("<u8")
+    nan = np.isnan(value)
+    if nan.any():
+        bits = bits.copy()
+        bits[nan] = _CANONICAL_NAN
+    return bits.astype(np.uint64, copy=False)
 
 
-def block_digest(tag_id: int, min_ts: int, max_ts: int, n: int, payload: bytes) -> bytes:
-    """The manifest digest of a stored block: SHA-256 (first 16 bytes) of its tag, time
-    range, count and payload (a payload alone holds only offsets from `min_ts`, so two
-    blocks at different times can share it)."""
-    return hashlib.sha256(_BLOCK_KEY.pack(tag_id, min_ts, max_ts, n) + payload).digest()[:16]
+def run_checksums(batch: SampleBatch, starts: npt.NDArray[np.intp],
+                  ends: npt.NDArray[np.intp]) -> npt.NDArray[np.void]:
+    """A 16-byte checksum of each run [starts[i], ends[i]) of `batch` (time, value bits,
+    quality, gateway time and position in the run), computed in a few vectorised passes.
+    It locates changes; it is not a cryptographic digest (the signature is)."""
+    if len(starts) == 0:
+        return np.zeros(0, "V16")
+    if (ends <= starts).any() or starts[0] != 0 or (starts[1:] != ends[:-1]).any():
+        raise HistorianError("ledger checksum: runs must be non-empty and follow each other "
+                             "from the first sample")
+    n = int(ends[-1])
+    pos = np.arange(n, dtype=np.uint64) - np.repeat(starts.astype(np.uint64), ends - starts)
+    x = batch.ts[:n].view(np.uint64) * _K[0]
+    x ^= value_bits(batch.value[:n]) * _K[1]
+    x ^= ((batch.quality[:n].astype(np.uint64) << np.uint64(32)) | pos) * _K[2]
+    x ^= batch.ts_gateway[:n].view(np.uint64) * _K[3]
+    x ^= x >> np.uint64(31)
+    x *= _K[4]
+    x ^= x >> np.uint64(29)
+    y = (x ^ (x >> np.uint64(32))) * _K[5]
+    out = np.empty((len(starts), 2), "<u8")
+    out[:, 0] = np.add.reduceat(x, starts)
+    out[:, 1] = np.add.reduceat(y, starts)
+    return out.view("V16").reshape(-1)
 
 
 @dataclass(frozen=True, eq=False)
 class LeafEntry:
-    """A verified batch to store as ledger leaf `index` (its samples sorted by tag and time)."""
+    """A verified batch to store as ledger leaf `index` (its samples sorted by tag and time),
+    or, with `entry`, a signed policy entry (no samples; the entry bytes are stored in the
+    row's `manifest` column)."""
 
     index: int
     leaf_hash: bytes
@@ -60,11 +100,13 @@ class LeafEntry:
     seq: int
     signature: bytes
     batch: SampleBatch
+    entry: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class LeafRow:
-    """One stored leaf, as read back."""
+    """One stored leaf, as read back; `tx` is the first leaf of the transaction whose blocks
+    hold its samples (the `leaf` value of those blocks)."""
 
     index: int
     leaf_hash: bytes
@@ -76,13 +118,15 @@ class LeafRow:
     min_ts: int
     max_ts: int
     manifest: bytes
+    tx: int
 
     @classmethod
     def of(cls, row: Sequence[object]) -> LeafRow:
-        idx, leaf_hash, gateway_id, source, seq, signature, n, lo, hi, manifest = row
-        return cls(int(idx), bytes(leaf_hash), str(gateway_id), str(source),  # type: ignore[call-overload]
+        idx, leaf_hash, gateway_id, source, seq, signature, n, lo, hi, manifest, tx = row
+        index = int(idx)  # type: ignore[call-overload]
+        return cls(index, bytes(leaf_hash), str(gateway_id), str(source),  # type: ignore[call-overload]
                    int(seq), bytes(signature), int(n), int(lo), int(hi),  # type: ignore[call-overload]
-                   bytes(manifest))  # type: ignore[call-overload]
+                   bytes(manifest), index if tx is None else int(tx))  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,26 +145,111 @@ def read_manifest(data: bytes) -> np.ndarray:
     return np.frombuffer(data, MANIFEST_DTYPE)
 
 
-def blocks_of_leaves(entries: Sequence[LeafEntry]) -> tuple[list[Block], list[tuple[object, ...]]]:
-    """The blocks (each carrying its leaf index) and the `ledger_leaves` rows of `entries`.
-    Each leaf's samples must already be sorted by (tag id, time), as the ledger requires."""
-    blocks: list[Block] = []
+def _runs(keys: Sequence[npt.NDArray[np.generic]], n: int) -> tuple[npt.NDArray[np.intp],
+                                                                     npt.NDArray[np.intp]]:
+    """Starts and ends of the runs of `n` samples where none of `keys` changes."""
+    change = np.zeros(max(n - 1, 0), bool)
+    for key in keys:
+        change |= key[1:] != key[:-1]
+    starts = np.concatenate(([0], np.flatnonzero(change) + 1)).astype(np.intp)
+    ends = np.concatenate((starts[1:], [n])).astype(np.intp)
+    return starts, ends
+
+
+def _check_order(entries: Sequence[LeafEntry], batch: SampleBatch,
+                 leaf_of: npt.NDArray[np.int64]) -> None:
+    """Raise unless each leaf's samples (concatenated in `batch`) are sorted by tag and time;
+    one vectorised pass over all leaves."""
+    tag, ts = batch.tag_id, batch.ts
+    if len(tag) < 2:
+        return
+    same_leaf = leaf_of[1:] == leaf_of[:-1]
+    ordered = (tag[1:] > tag[:-1]) | ((tag[1:] == tag[:-1]) & (ts[1:] >= ts[:-1]))
+    wrong = np.flatnonzero(same_leaf & ~ordered)
+    if len(wrong):
+        index = entries[int(leaf_of[wrong[0]])].index
+        raise HistorianError(f"ledger leaf {index}: samples are not sorted by tag and time, "
+                             "so the stored blocks could not reproduce it")
+
+
+def manifests_of(batch: SampleBatch, leaf_of: npt.NDArray[np.int64],
+                 count: int) -> list[bytes]:
+    """The manifest of each of `count` consecutive leaves whose samples (each leaf sorted by
+    tag and time) are concatenated in `batch`; `leaf_of` gives each sample's leaf offset."""
+    starts, ends = _runs([batch.tag_id, leaf_of], len(batch))
+    if len(batch) == 0:
+        starts = ends = np.zeros(0, np.intp)
+    entries = np.empty(len(starts), MANIFEST_DTYPE)
+    entries["tag_id"] = batch.tag_id[starts]
+    entries["n"] = ends - starts
+    entries["min_ts"] = batch.ts[starts]
+    entries["max_ts"] = batch.ts[ends - 1]
+    entries["digest"] = run_checksums(batch, starts, ends)
+    bounds = np.searchsorted(leaf_of[starts], np.arange(count + 1))
+    return [entries[bounds[k]:bounds[k + 1]].tobytes() for k in range(count)]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LeafWrite:
+    """What one transaction of leaves writes: the blocks, the `ledger_leaves` rows, and the
+    samples sorted by (tag id, time) with their distinct tag ids, for the rollups."""
+
+    blocks: list[Block]
+    rows: list[tuple[object, ...]]
+    samples: SampleBatch
+    tag_ids: npt.NDArray[np.int32]
+
+
+def plan_leaves(entries: Sequence[LeafEntry]) -> LeafWrite:
+    """The blocks, rows and sorted samples of `entries` (consecutive leaves stored in one
+    transaction). Each leaf's samples must already be sorted by (tag id, time); the whole
+    transaction is sorted once, by tag, and that order serves the blocks and the rollups."""
+    if not entries:
+        return LeafWrite([], [], SampleBatch.empty(), np.zeros(0, np.int32))
+    counts = np.array([len(e.batch) for e in entries], np.int64)
+    batch = SampleBatch.concat([e.batch for e in entries])
+    leaf_of = np.repeat(np.arange(len(entries), dtype=np.int64), counts)
+    _check_order(entries, batch, leaf_of)
+    manifests = manifests_of(batch, leaf_of, len(entries))
+    by_tag = batch.take(np.argsort(batch.tag_id, kind="stable"))  # leaves stay in order
+    n = len(by_tag)
+    new_tag = by_tag.tag_id[1:] != by_tag.tag_id[:-1]
+    back = by_tag.ts[1:] < by_tag.ts[:-1]
+    starts = np.concatenate(([0], np.flatnonzero(new_tag | back) + 1)).astype(np.intp)
+    ends = np.concatenate((starts[1:], [n])).astype(np.intp)
+    blocks = encode_blocks(SortedBatch(by_tag, starts, ends), leaf=entries[0].index) if n else []
+    tag_ids = by_tag.tag_id[np.concatenate(([0], np.flatnonzero(new_tag) + 1))] if n else \
+        np.zeros(0, np.int32)
+    # time goes backwards only within a tag when a leaf holds late data: sort then
+    samples = sort_by_tag_and_time(by_tag).batch if (back & ~new_tag).any() else by_tag
+    return LeafWrite(blocks, _leaf_rows(entries, manifests, batch, counts), samples, tag_ids)
+
+
+def _leaf_rows(entries: Sequence[LeafEntry], manifests: list[bytes], batch: SampleBatch,
+               counts: npt.NDArray[np.int64]) -> list[tuple[object, ...]]:
+    tx = entries[0].index
+    first = np.cumsum(counts) - counts
+    full = counts > 0
+    lo = np.zeros(len(entries), np.int64)
+    hi = np.zeros(len(entries), np.int64)
+    if full.any():
+        lo[full] = np.minimum.reduceat(batch.ts, first[full])
+        hi[full] = np.maximum.reduceat(batch.ts, first[full])
     rows: list[tuple[object, ...]] = []
-    for entry in entries:
-        ordered = sort_by_tag_and_time(entry.batch)
-        if not np.array_equal(ordered.batch.ts, entry.batch.ts) or not np.array_equal(
-                ordered.batch.tag_id, entry.batch.tag_id):
-            raise HistorianError(f"ledger leaf {entry.index}: samples are not sorted by tag "
-                                 "and time, so the stored blocks could not reproduce it")
-        leaf_blocks = encode_blocks(ordered, leaf=entry.index)
-        manifest = np.array(
-            [(b.tag_id, b.n, b.min_ts, b.max_ts,
-              block_digest(b.tag_id, b.min_ts, b.max_ts, b.n, b.payload)) for b in leaf_blocks],
-            MANIFEST_DTYPE)
-        n = len(entry.batch)
-        lo = int(entry.batch.ts.min()) if n else 0
-        hi = int(entry.batch.ts.max()) if n else 0
+    for entry, manifest, n, low, high in zip(entries, manifests, counts.tolist(), lo.tolist(),
+                                             hi.tolist(), strict=True):
+        if entry.entry is not None:
+            if n:
+                raise HistorianError(f"ledger leaf {entry.index}: a policy entry carries no "
+                                     "samples")
+            manifest = entry.entry
         rows.append((entry.index, entry.leaf_hash, entry.gateway_id, entry.source, entry.seq,
-                     entry.signature, n, lo, hi, manifest.tobytes()))
-        blocks.extend(leaf_blocks)
-    return blocks, rows
+                     entry.signature, n, low, high, manifest,
+                     entry.index if entry.entry is not None else tx))
+    return rows
+
+
+def blocks_of_leaves(entries: Sequence[LeafEntry]) -> tuple[list[Block], list[tuple[object, ...]]]:
+    """The blocks and the `ledger_leaves` rows of `entries` (see `plan_leaves`)."""
+    plan = plan_leaves(entries)
+    return plan.blocks, plan.rows

@@ -56,6 +56,7 @@ def _schema_sql() -> list[str]:
   idx bigint PRIMARY KEY, leaf_hash bytea NOT NULL, gateway_id text NOT NULL,
   source text NOT NULL, seq bigint NOT NULL, signature bytea NOT NULL, n integer NOT NULL,
   min_ts bigint NOT NULL, max_ts bigint NOT NULL, manifest bytea NOT NULL)""",
+        "ALTER TABLE ledger_leaves ADD COLUMN IF NOT EXISTS tx bigint",
         """CREATE TABLE IF NOT EXISTS ledger_checkpoints (
   size bigint NOT NULL, stored_ns bigint NOT NULL, note text NOT NULL)""",
         """CREATE TABLE IF NOT EXISTS ledger_retention (

@@ -88,6 +88,9 @@ class SQLiteHistorian(BlockStore[sqlite3.Connection]):
                 self._db.execute("ALTER TABLE blocks ADD COLUMN leaf INTEGER")
             self._db.execute("CREATE INDEX IF NOT EXISTS blocks_by_leaf ON blocks (leaf) "
                              "WHERE leaf IS NOT NULL")
+            leaf_columns = {r[1] for r in self._db.execute("PRAGMA table_info(ledger_leaves)")}
+            if "tx" not in leaf_columns:  # first leaf of the transaction holding its blocks
+                self._db.execute("ALTER TABLE ledger_leaves ADD COLUMN tx INTEGER")
 
     # --- primitives -------------------------------------------------------------------------
     @contextmanager

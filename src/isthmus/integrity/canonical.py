@@ -15,13 +15,22 @@ signs and a receiver re-derives. Version 1, all integers little-endian:
     …       4n    quality    uint32  OPC UA StatusCode
     …       8n    ts_gateway int64   ns since the epoch, UTC (gateway time)
 
-Columns are written whole with numpy, never sample by sample. The magic and version start
-every message, and a signed-note text can never start with byte 0x01 after "ISTB" (control
-characters are not allowed in notes), so batch and checkpoint signatures cannot be confused.
+Columns are written whole with numpy, never sample by sample. These bytes are the Merkle
+log leaf; the gateway signs their leaf hash, not the bytes themselves (hash-then-sign, as
+Ed25519ph does; Ed25519 would otherwise hash all 32 bytes per sample twice to sign and once
+more to verify). The signed message, version 2, is 40 bytes:
+
+    "ISTB" | version = 2 (uint16) | flags = 0 (uint16) | SHA-256(0x00 ‖ canonical bytes)
+
+A signed-note text can never contain byte 0x01 or 0x02 (control characters are not allowed
+in notes) and `decode_batch` refuses version 2, so batch, leaf and checkpoint signatures
+cannot be confused.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import struct
 from dataclasses import dataclass
 
@@ -30,10 +39,21 @@ import numpy as np
 from isthmus.integrity.errors import CanonicalFormError
 from isthmus.model import SampleBatch
 
-__all__ = ["CANONICAL_NAN", "MAGIC", "VERSION", "BatchHeader", "decode_batch", "encode_batch"]
+__all__ = [
+    "CANONICAL_NAN",
+    "MAGIC",
+    "SIGNED_VERSION",
+    "VERSION",
+    "BatchHeader",
+    "decode_batch",
+    "encode_batch",
+    "signed_message",
+]
 
 MAGIC = b"ISTB"
 VERSION = 1
+#: Version of the message a batch signature covers (version 1 signed the canonical bytes).
+SIGNED_VERSION = 2
 #: The one NaN bit pattern in the encoding (quiet NaN, sign clear).
 CANONICAL_NAN = 0x7FF8000000000000
 
@@ -49,12 +69,22 @@ _COLUMNS: tuple[tuple[str, str, type[np.generic]], ...] = (
     ("ts_gateway", "<i8", np.int64),
 )
 _BYTES_PER_SAMPLE = 32
+_DIGEST_SIZE = 32
+_SIGNED_PREAMBLE = _PREAMBLE.pack(MAGIC, SIGNED_VERSION, 0)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def _check_name(value: str, what: str) -> bytes:
     if not isinstance(value, str) or not value:
         raise CanonicalFormError(f"batch header {what} must be a non-empty string")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+    return _name_bytes(value, what)
+
+
+@functools.lru_cache(maxsize=4096)  # a gateway has a few names, checked for every batch
+def _name_bytes(value: str, what: str) -> bytes:
+    if _CONTROL.search(value):
         raise CanonicalFormError(f"batch header {what} {value!r} contains a control character")
     try:
         raw = value.encode("utf-8")
@@ -83,29 +113,36 @@ class BatchHeader:
             raise CanonicalFormError(f"batch header seq {self.seq} is outside 0 … 2^64-1")
 
 
-def encode_batch(header: BatchHeader, batch: SampleBatch) -> bytes:
-    """The canonical version-1 bytes of `header` and `batch`."""
+def _header_bytes(header: BatchHeader, count: int) -> bytes:
     gateway = _check_name(header.gateway_id, "gateway_id")
     source = _check_name(header.source, "source")
+    return b"".join([_PREAMBLE.pack(MAGIC, VERSION, 0), _LENGTH.pack(len(gateway)), gateway,
+                     _LENGTH.pack(len(source)), source, _COUNTS.pack(header.seq, count)])
+
+
+def encode_batch(header: BatchHeader, batch: SampleBatch) -> bytes:
+    """The canonical version-1 bytes of `header` and `batch`."""
     values = np.ascontiguousarray(batch.value, dtype="<f8").view("<u8")
     nan = np.isnan(batch.value)
     if nan.any():
         values = values.copy()
         values[nan] = CANONICAL_NAN
-    parts = [
-        _PREAMBLE.pack(MAGIC, VERSION, 0),
-        _LENGTH.pack(len(gateway)),
-        gateway,
-        _LENGTH.pack(len(source)),
-        source,
-        _COUNTS.pack(header.seq, len(batch)),
+    return b"".join([
+        _header_bytes(header, len(batch)),
         np.ascontiguousarray(batch.tag_id, dtype="<i4").tobytes(),
         np.ascontiguousarray(batch.ts, dtype="<i8").tobytes(),
         values.tobytes(),
         np.ascontiguousarray(batch.quality, dtype="<u4").tobytes(),
         np.ascontiguousarray(batch.ts_gateway, dtype="<i8").tobytes(),
-    ]
-    return b"".join(parts)
+    ])
+
+
+def signed_message(digest: bytes) -> bytes:
+    """The 40 bytes a batch signature covers: the version-2 preamble and the batch's leaf
+    hash, SHA-256(0x00 ‖ canonical bytes)."""
+    if len(digest) != _DIGEST_SIZE:
+        raise CanonicalFormError(f"a batch digest is {_DIGEST_SIZE} bytes, not {len(digest)}")
+    return _SIGNED_PREAMBLE + digest
 
 
 def _read_name(data: bytes, offset: int, what: str) -> tuple[str, int]:

@@ -1,5 +1,6 @@
-"""Signed batches: a gateway signs the canonical encoding of each batch; a receiver checks the
-signature with the gateway's public key, then the batch's place in its source's stream.
+"""Signed batches: a gateway signs the leaf hash of each batch's canonical encoding (the
+version-2 signed message of canonical.py); a receiver re-derives it, checks the signature with
+the gateway's public key, then the batch's place in its source's stream.
 
 Sequence rules (per gateway and source; numbers count 0, 1, 2, … with no gaps):
 
@@ -19,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from isthmus.integrity.canonical import BatchHeader, encode_batch
+from isthmus.integrity.canonical import BatchHeader, encode_batch, signed_message
 from isthmus.integrity.errors import (
     BadSignatureError,
     EnvelopeError,
@@ -55,12 +56,21 @@ class SignedBatch:
 
     @cached_property
     def payload(self) -> bytes:
-        """The canonical bytes the signature covers."""
+        """The canonical bytes: the Merkle log leaf."""
         return encode_batch(self.header, self.batch)
+
+    @cached_property
+    def digest(self) -> bytes:
+        """SHA-256(0x00 ‖ canonical bytes): the leaf hash, which the signature covers."""
+        return leaf_hash(self.payload)
 
     def leaf_hash(self) -> bytes:
         """The Merkle log leaf hash of this batch: SHA-256(0x00 ‖ canonical bytes)."""
-        return leaf_hash(self.payload)
+        return self.digest
+
+    def signed_message(self) -> bytes:
+        """The 40 bytes the signature covers (canonical.signed_message of the leaf hash)."""
+        return signed_message(self.digest)
 
 
 def sign_batch(identity: GatewayIdentity, header: BatchHeader, batch: SampleBatch) -> SignedBatch:
@@ -70,7 +80,7 @@ def sign_batch(identity: GatewayIdentity, header: BatchHeader, batch: SampleBatc
             f"gateway {identity.gateway_id!r} cannot sign a batch of gateway {header.gateway_id!r}"
         )
     unsigned = SignedBatch(header, batch, None)
-    return SignedBatch(header, batch, identity.sign(unsigned.payload))
+    return SignedBatch(header, batch, identity.sign(unsigned.signed_message()))
 
 
 def keyring(verifier_keys: Iterable[str | NoteVerifier]) -> dict[str, NoteVerifier]:
@@ -104,7 +114,7 @@ def verify_batch(
             f"{_describe(header)}: no public key is known for gateway {header.gateway_id!r}"
         )
     signature = signed.signature
-    if len(signature) != _SIGNATURE_SIZE or not key.verify(signed.payload, signature):
+    if len(signature) != _SIGNATURE_SIZE or not key.verify(signed.signed_message(), signature):
         raise BadSignatureError(
             f"{_describe(header)}: the signature does not verify with key "
             f"{key.name}+{key.key_id:08x}"

@@ -2,9 +2,11 @@
 the gateway's public key (`ledger prove` / `ledger check-proof`), and consistency proofs
 between two signed tree heads (`ledger consistency`).
 
-An inclusion proof file (JSON, format "isthmus-inclusion-proof/1") holds the sample, the
-whole leaf it belongs to (the canonical batch bytes, base64) with the batch signature, the
-leaf index, the audit path and the signed checkpoint note the path leads to.
+An inclusion proof file (JSON, format "isthmus-inclusion-proof/2") holds the sample, the
+whole leaf it belongs to (the canonical batch bytes, base64) with the batch signature (over
+the version-2 signed message of the leaf hash), the leaf index, the audit path and the signed
+checkpoint note the path leads to. Format /1 carried signatures over the canonical bytes
+themselves (signed-message version 1), which are no longer accepted.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import numpy as np
 
 from isthmus.historian import LedgerHistorian
 from isthmus.historian.codec import decode_blocks
+from isthmus.historian.ledger import LeafRow
+from isthmus.integrity.alignment import decode_stream, exact_labels, manifest_of
 from isthmus.integrity.canonical import BatchHeader, decode_batch, encode_batch
 from isthmus.integrity.checkpoint import Checkpoint
 from isthmus.integrity.envelope import SignedBatch, keyring, verify_batch
@@ -31,8 +35,8 @@ from isthmus.integrity.tree import MerkleLog
 __all__ = ["PROOF_FORMAT", "EvidenceError", "ProvenSample", "check_inclusion_proof",
            "consistency_evidence", "inclusion_proof_for", "stored_log"]
 
-PROOF_FORMAT = "isthmus-inclusion-proof/1"
-_LOW, _HIGH = -(2**63), 2**63 - 1
+PROOF_FORMAT = "isthmus-inclusion-proof/2"
+_LOW = -(2**63)
 
 
 class EvidenceError(IntegrityError):
@@ -73,21 +77,43 @@ def _newest_checkpoint(historian: LedgerHistorian, verifiers: Sequence[NoteVerif
                         "'isthmus ledger checkpoint' first")
 
 
+def _transaction_rows(historian: LedgerHistorian, tx: int) -> list[LeafRow]:
+    """The leaf rows whose samples the blocks of transaction `tx` hold (consecutive from tx)."""
+    rows: list[LeafRow] = []
+    step = 1024
+    while True:
+        page = historian.ledger_leaves(tx + len(rows), tx + len(rows) + step)
+        mine = [r for r in page if r.tx == tx]
+        rows += mine
+        if len(mine) < step:
+            return rows
+
+
+def _locate(historian: LedgerHistorian, tag_id: int, tag: str, at_ns: int) -> tuple[int, int]:
+    """(time, transaction) of the latest ledger sample of the tag at or before `at_ns`."""
+    best: tuple[int, int] | None = None
+    for tx, t, lo, n, payload in historian.ledger_blocks_at(tag_id, at_ns):
+        samples = decode_blocks([(int(t), int(lo), int(n), bytes(payload))], _LOW, at_ns + 1)
+        if len(samples) and (best is None or int(samples.ts[-1]) > best[0]):
+            best = (int(samples.ts[-1]), int(tx))
+    if best is None:
+        raise EvidenceError(f"no ledger sample of {tag} at or before {at_ns}")
+    return best
+
+
 def inclusion_proof_for(historian: LedgerHistorian, verifiers: Sequence[NoteVerifier],
                         tag_id: int, tag: str, at_ns: int) -> dict[str, Any]:
     """The proof document for the latest ledger sample of `tag_id` at or before `at_ns`."""
-    best: tuple[int, int] | None = None  # (ts, leaf)
-    for leaf, t, lo, n, payload in historian.ledger_blocks_at(tag_id, at_ns):
-        samples = decode_blocks([(int(t), int(lo), int(n), bytes(payload))], _LOW, at_ns + 1)
-        if len(samples) and (best is None or int(samples.ts[-1]) > best[0]):
-            best = (int(samples.ts[-1]), int(leaf))
-    if best is None:
-        raise EvidenceError(f"no ledger sample of {tag} at or before {at_ns}")
-    ts, index = best
-    (row,) = historian.ledger_leaves(index, index + 1)
-    blocks = historian.ledger_blocks(index, index + 1)
-    batch = decode_blocks([(int(r[2]), int(r[3]), int(r[5]), bytes(r[6])) for r in blocks],
-                          _LOW, _HIGH)
+    ts, tx = _locate(historian, tag_id, tag, at_ns)
+    rows = _transaction_rows(historian, tx)
+    samples, _, _ = decode_stream(historian.ledger_blocks(tx, tx + 1))
+    labels = exact_labels(*manifest_of(rows), samples)
+    if labels is None:
+        raise EvidenceError(f"the stored samples of leaf {tx}'s transaction no longer match "
+                            "their manifests; run 'isthmus ledger verify'")
+    index = int(labels[np.flatnonzero((samples.tag_id == tag_id) & (samples.ts == ts))[-1]])
+    (row,) = [r for r in rows if r.index == index]
+    batch = samples.take(labels == index)
     payload = encode_batch(BatchHeader(row.gateway_id, row.source, row.seq), batch)
     position = int(np.flatnonzero((batch.tag_id == tag_id) & (batch.ts == ts))[-1])
     note, head = _newest_checkpoint(historian, verifiers, index)
@@ -126,7 +152,8 @@ def check_inclusion_proof(doc: dict[str, Any], verifier: NoteVerifier) -> Proven
     """Check a proof document with only the gateway's public key: the batch signature, that
     the sample is in the batch, the audit path, and the checkpoint signature."""
     if _field(doc, "format") != PROOF_FORMAT:
-        raise EvidenceError(f"proof file format {doc['format']!r} is not {PROOF_FORMAT!r}")
+        raise EvidenceError(f"proof file format {doc['format']!r} is not {PROOF_FORMAT!r}: "
+                            "prove the sample again with this version")
     payload = _decode64(_field(doc, "leaf"), "leaf")
     header, batch = decode_batch(payload)
     signed = SignedBatch(header, batch, _decode64(_field(doc, "signature"), "signature"))

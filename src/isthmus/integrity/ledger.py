@@ -12,9 +12,11 @@ so the bus, the alarm engine and every other consumer treat it as before.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -24,9 +26,10 @@ from isthmus.integrity.canonical import BatchHeader
 from isthmus.integrity.checkpoint import Checkpoint
 from isthmus.integrity.envelope import SequenceTracker, SignedBatch, sign_batch, verify_batch
 from isthmus.integrity.errors import CanonicalFormError, IntegrityError, UnsignedBatchError
-from isthmus.integrity.hashing import HASH_SIZE
+from isthmus.integrity.hashing import HASH_SIZE, leaf_hash
 from isthmus.integrity.identity import GatewayIdentity
 from isthmus.integrity.note import NoteVerifier
+from isthmus.integrity.policy import PolicyEntry, decode_entry, encode_entry, source_of
 from isthmus.integrity.store import MemoryLeafStore
 from isthmus.integrity.tree import MerkleLog
 from isthmus.model import SampleBatch, now_ns
@@ -110,7 +113,9 @@ def log_of_hashes(hashes: Sequence[bytes]) -> MerkleLog:
 
 
 class Ledger:
-    """The receiving side of the ledger over a historian. Not thread-safe: one sink uses it."""
+    """The receiving side of the ledger over a historian. `admit` is for one sink; appends
+    (`store`, `append_policy`) and `checkpoint` hold a lock, as the retention task appends
+    too."""
 
     def __init__(self, historian: LedgerHistorian, identity: GatewayIdentity, *,
                  extra_keys: Sequence[NoteVerifier] = (), checkpoint_every: int = 1000,
@@ -129,6 +134,11 @@ class Ledger:
         self.log = log_of_hashes([h for _, h in stored])
         self.tracker = SequenceTracker(historian.ledger_positions())
         self._signed_size, self._signed_at = self._check_last_checkpoint()
+        self._lock = threading.Lock()  # the sink and the retention task both append
+        self._policy_seq = {source: seq + 1 for (gw, source), seq in
+                            self.tracker.positions().items()
+                            if gw == identity.gateway_id and source.startswith("@")}
+        self._signed_tags = self._last_tag_map()
 
     def _check_last_checkpoint(self) -> tuple[int, float]:
         stored = self._historian.ledger_checkpoints()
@@ -175,6 +185,10 @@ class Ledger:
     def store(self, accepted: Sequence[SignedBatch]) -> range:
         """Append verified batches as leaves and write them to the historian in one
         transaction; the log grows only once the write succeeded."""
+        with self._lock:
+            return self._store(accepted)
+
+    def _store(self, accepted: Sequence[SignedBatch]) -> range:
         start = self.log.size
         entries = []
         for offset, signed in enumerate(accepted):
@@ -192,8 +206,56 @@ class Ledger:
         return unsigned > 0 and (unsigned >= self._every
                                  or time.monotonic() - self._signed_at >= self._every_s)
 
+    # --- signed policy entries (integrity/policy.py) ----------------------------------------
+    def append_policy(self, kind: str, body: dict[str, Any]) -> int:
+        """Sign a policy entry and store it as the next leaf; its index."""
+        with self._lock:
+            source = source_of(kind)
+            seq = self._policy_seq.get(source, 0)
+            data = encode_entry(PolicyEntry(self.gateway_id, kind, seq, now_ns(), body))
+            index = self.log.size
+            digest = leaf_hash(data)
+            self._historian.write_leaves([LeafEntry(
+                index, digest, self.gateway_id, source, seq, self._identity.sign(data),
+                SampleBatch.empty(), entry=data)])
+            self.log.append_hash(digest)
+            self._policy_seq[source] = seq + 1
+            return index
+
+    def record_retention(self, cutoff_ns: int, *, policy: str) -> int:
+        """Sign that every sample older than `cutoff_ns` is to be deleted under `policy`
+        (call before `apply_retention`: a signed entry without a deletion is harmless, a
+        deletion without one would read as tampering)."""
+        return self.append_policy("retention", {"cutoff_ns": int(cutoff_ns), "policy": policy,
+                                                "rollups": True, "tags": "all"})
+
+    def sign_tag_map(self) -> int | None:
+        """Sign the historian's tag path ↔ id map when it differs from the last signed one;
+        the new leaf's index, or None when unchanged."""
+        tags = sorted([i, t.path] for i, t in self._historian.registry())
+        if tags == self._signed_tags:
+            return None
+        index = self.append_policy("tags", {"tags": tags})
+        self._signed_tags = tags
+        return index
+
+    def _last_tag_map(self, page: int = 2000) -> list[list[Any]] | None:
+        """The newest tag map this gateway signed, read back page by page from the end."""
+        if (self.gateway_id, source_of("tags")) not in self.tracker.positions():
+            return None
+        for stop in range(self.log.size, 0, -page):
+            for row in reversed(self._historian.ledger_leaves(max(stop - page, 0), stop)):
+                if row.source == source_of("tags") and row.gateway_id == self.gateway_id:
+                    tags: list[list[Any]] = decode_entry(row.manifest).body["tags"]
+                    return tags
+        return None
+
     def checkpoint(self) -> str | None:
         """Sign and store a tree head for the current log; None when nothing new to sign."""
+        with self._lock:
+            return self._checkpoint()
+
+    def _checkpoint(self) -> str | None:
         if self.log.size == self._signed_size:
             return None
         head = Checkpoint.create(self.gateway_id, self.log.size, self.log.root(),

@@ -1,48 +1,62 @@
-"""`ledger verify`: recompute every leaf from the samples the historian holds, check each
-batch signature and every signed tree head, and name each change (tag, time range, leaf).
+"""`ledger verify`: rebuild every leaf from the samples the historian holds, check each batch
+signature and every signed tree head, and name each change (tag, time range, leaf).
 
-What is compared with what:
+The blocks of one transaction hold, per tag, the runs of its leaves one after the other;
+each leaf's manifest says which runs it signed (historian/ledger.py). Per transaction:
 
-* the blocks of each leaf are decoded, sorted by (tag, time) and encoded canonically with
-  the leaf's header; the batch signature must verify over those bytes and their hash must be
-  the stored leaf hash;
-* each block is compared with the leaf's manifest (tag, count, time range, payload digest),
-  which pins a failing leaf's change to a tag and time range: *altered* (content changed),
-  *deleted*, *inserted*, *reordered* (a block moved from one leaf to another);
-* the Merkle tree over the recomputed leaf hashes must have the root of every stored
-  signed checkpoint at its size;
-* blocks outside the ledger are reported as *unsigned*.
+* fast path: the stored samples, split by the manifests' counts, have every run's time range
+  and checksum (all runs checked in a few vectorised passes);
+* otherwise each tag is aligned run by run (integrity/alignment.py) and what does not match
+  becomes a conflict: *altered* (other samples where a run should be), *deleted*, *inserted*,
+  *reordered* (a run found intact in another transaction's blocks);
+* each leaf whose runs were all found is encoded canonically with its header; the batch
+  signature must verify over those bytes and their hash must be the stored leaf hash;
+* the Merkle tree over the recomputed leaf hashes must have the root of every stored signed
+  checkpoint at its size; blocks outside the ledger are reported as *unsigned*.
 
-Samples removed by a recorded retention run are reported as *retention*, not as tampering.
-Retention records are not signed yet (docs/integrity.md, "Not in this slice").
+Policy leaves (integrity/policy.py) are checked first: samples before the newest *signed*
+retention cutoff that are gone are reported as *retention*, not as tampering; a retention
+record without a signed entry is a *policy* failure; a tag whose path differs from the last
+signed tag map is *renamed*.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from isthmus.historian import HistorianError, LedgerHistorian
-from isthmus.historian.codec import decode_blocks
-from isthmus.historian.ledger import LeafRow, block_digest, read_manifest
-from isthmus.integrity.canonical import BatchHeader, encode_batch
+from isthmus.historian.ledger import LeafRow
+from isthmus.integrity.alignment import (
+    Conflict,
+    Run,
+    TagStream,
+    align,
+    decode_stream,
+    exact_labels,
+    manifest_of,
+    runs_of,
+)
+from isthmus.integrity.canonical import BatchHeader, encode_batch, signed_message
 from isthmus.integrity.checkpoint import Checkpoint
 from isthmus.integrity.errors import IntegrityError
 from isthmus.integrity.hashing import leaf_hash
-from isthmus.integrity.ledger import log_of_hashes
 from isthmus.integrity.note import NoteVerifier
+from isthmus.integrity.policy import PolicyEntry, decode_entry, source_of
+from isthmus.integrity.store import MemoryLeafStore
+from isthmus.integrity.tree import MerkleLog
+from isthmus.model import SampleBatch
 
 __all__ = ["FAILURE_KINDS", "Finding", "VerifyReport", "verify_ledger"]
 
 #: Finding kinds that make verification fail; "retention" does not.
 FAILURE_KINDS = frozenset({"altered", "deleted", "inserted", "reordered", "unsigned", "leaf",
-                           "checkpoint"})
+                           "checkpoint", "policy", "renamed"})
 _NO_HASH = b"\xff" * 32  # stands for a leaf that cannot be recomputed: matches no root
-_LOW, _HIGH = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +76,8 @@ class Finding:
 
 @dataclass(slots=True)
 class VerifyReport:
-    leaves: int = 0
+    leaves: int = 0  # batch leaves
+    policy_entries: int = 0  # signed policy leaves (retention, tag map)
     samples: int = 0
     checkpoints: int = 0
     checkpoints_ok: int = 0
@@ -74,22 +89,16 @@ class VerifyReport:
         return not any(f.failure for f in self.findings)
 
 
-@dataclass(slots=True)
-class _Block:
-    leaf: int
-    tag_id: int
-    min_ts: int
-    max_ts: int
-    n: int
-    payload: bytes
-    digest: bytes
+@dataclass(slots=True, eq=False)
+class _Group:
+    """One transaction as stored: its leaf rows, their runs and its samples sorted by tag."""
 
-    @classmethod
-    def of(cls, row: Sequence[Any]) -> _Block:
-        leaf, _id, tag_id, lo, hi, n, payload = row
-        data = bytes(payload)
-        tag, lo, hi, count = int(tag_id), int(lo), int(hi), int(n)
-        return cls(int(leaf), tag, lo, hi, count, data, block_digest(tag, lo, hi, count, data))
+    tx: int
+    rows: list[LeafRow]
+    manifest: np.ndarray  # the leaves' manifest entries, by leaf, then tag
+    leaf: np.ndarray  # the leaf of each entry
+    samples: SampleBatch  # by tag, then block order
+    block: np.ndarray  # block id of each sample
 
 
 class _Verifier:
@@ -97,162 +106,285 @@ class _Verifier:
         self.h = historian
         self.keys = keys
         self.names = {i: t.path for i, t in historian.registry()}
-        cutoffs = historian.retention_cutoffs()
-        self.cutoff = max(cutoffs) if cutoffs else None
+        self.cutoff: int | None = None  # newest signed retention cutoff
         self.report = VerifyReport()
-        self.rows = {r.index: r for r in historian.ledger_leaves()}
-        self.manifests: dict[int, np.ndarray] = {}
-        self.homes: dict[bytes, set[int]] = defaultdict(set)  # digest → leaves signing it
-        self.seen: dict[bytes, int] = {}  # stored block digest → leaf that holds it
-        self.missing: list[tuple[bytes, Finding]] = []  # deleted, unless seen elsewhere
+        stored = np.array([i for i, _ in historian.ledger_hashes()], np.int64)
+        signed = max((c.size for c in historian.ledger_checkpoints()), default=0)
+        # leaves 0…top: every stored one, and every one a signed tree head vouches for
+        self.top = max(int(stored.max()) if len(stored) else -1, signed - 1)
+        self.present = np.zeros(self.top + 1, bool)
+        self.present[stored] = True
+        self.hashes = np.full((self.top + 1, 32), 0xFF, np.uint8)  # 0xff…: matches no root
+        self.conflicts: list[Conflict] = []
+        self.gone: set[int] = set()  # leaf records reported as deleted
 
     def note(self, kind: str, leaf: int | None, tag_id: int | None, lo: int | None,
              hi: int | None, n: int, detail: str) -> None:
         tag = None if tag_id is None else self.names.get(tag_id, f"tag id {tag_id}")
         self.report.findings.append(Finding(kind, leaf, tag, lo, hi, n, detail))
 
-    def load_manifests(self) -> None:
-        for index, row in self.rows.items():
+    def manifest_of(self, rows: list[LeafRow]) -> tuple[np.ndarray, np.ndarray]:
+        good = []
+        for row in rows:
             try:
-                manifest = read_manifest(row.manifest)
+                manifest_of([row])
             except HistorianError as exc:
-                self.note("leaf", index, None, row.min_ts, row.max_ts, row.n, str(exc))
-                manifest = read_manifest(b"")
-            self.manifests[index] = manifest
-            for entry in manifest:
-                self.homes[bytes(entry["digest"])].add(index)
+                self.note("leaf", row.index, None, row.min_ts, row.max_ts, row.n, str(exc))
+                continue
+            good.append(row)
+        return manifest_of(good)
+
+    def has_leaf(self, index: int) -> bool:
+        return 0 <= index <= self.top and bool(self.present[index])
+
+    def set_hash(self, index: int, digest: bytes) -> None:
+        self.hashes[index] = np.frombuffer(digest, np.uint8)
+
+    def pages(self, chunk: int) -> Iterator[list[LeafRow]]:
+        for start in range(0, self.top + 1, chunk):
+            yield self.h.ledger_leaves(start, min(start + chunk, self.top + 1))
 
     def run(self, chunk: int) -> VerifyReport:
-        self.load_manifests()
-        signed = max((c.size for c in self.h.ledger_checkpoints()), default=0)
-        top = max(max(self.rows, default=-1), signed - 1)  # a tree head vouches for its size
-        hashes: list[bytes] = []
-        for start in range(0, top + 1, chunk):
-            stop = min(start + chunk, top + 1)
-            grouped: dict[int, list[_Block]] = defaultdict(list)
-            for row in self.h.ledger_blocks(start, stop):
-                block = _Block.of(row)
-                grouped[block.leaf].append(block)
-                self.seen[block.digest] = block.leaf
-            hashes += [self.check_leaf(i, grouped.get(i, [])) for i in range(start, stop)]
-        for row in self.h.ledger_blocks(top + 1, None):
-            block = _Block.of(row)
-            self.seen[block.digest] = block.leaf
-            self.extra_block(block, f"in leaf {block.leaf}, which does not exist")
-        self.settle_missing()
+        """Two streaming passes over the leaf rows, `chunk` at a time: the policy entries
+        first (the retention cutoff decides what counts as deleted), then the batch leaves
+        with their transactions' blocks."""
+        self.check_policies([r for page in self.pages(chunk) for r in page
+                             if r.source.startswith("@")])
+        carry: list[LeafRow] = []
+        start = 0  # the transactions before it are done
+        for page in self.pages(chunk):
+            rows = carry + [r for r in page if not r.source.startswith("@")]
+            cut = rows[-1].tx if rows else start  # the last transaction may go on
+            cut = max(cut, start)
+            self.check_blocks(self.h.ledger_blocks(start, cut), [r for r in rows if r.tx < cut])
+            carry, start = [r for r in rows if r.tx >= cut], cut
+        self.check_blocks(self.h.ledger_blocks(start, None), carry)
+        for index in np.flatnonzero(~self.present).tolist():
+            if index not in self.gone:
+                self.note("deleted", index, None, None, None, 0,
+                          f"the ledger record of leaf {index} was deleted")
+        self.settle_conflicts()
         self.check_unledgered()
-        self.check_checkpoints(hashes)
-        self.report.leaves = len(self.rows)
+        self.check_checkpoints()
         return self.report
 
-    # --- one leaf ---------------------------------------------------------------------------
-    def check_leaf(self, index: int, blocks: list[_Block]) -> bytes:
-        row = self.rows.get(index)
-        if row is None:
-            tags = sorted({b.tag_id for b in blocks})
-            self.note("deleted", index, None, None, None, sum(b.n for b in blocks),
-                      f"the ledger record of leaf {index} was deleted"
-                      + (f"; its blocks of tag ids {tags} remain" if tags else ""))
-            return _NO_HASH
-        self.report.samples += row.n
-        trimmed, changed = self.compare_manifest(row, blocks)
-        if trimmed:
-            return row.leaf_hash  # retention removed part of it: only the tree can vouch
-        return self.recompute(row, blocks, changed)
+    def check_blocks(self, blocks: list[tuple[Any, ...]], rows: list[LeafRow]) -> None:
+        """Check the transactions that these blocks and leaf rows belong to."""
+        by_tx: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+        for stored in blocks:
+            by_tx[int(stored[0])].append(stored)
+        members: dict[int, list[LeafRow]] = defaultdict(list)
+        for row in rows:
+            members[row.tx].append(row)
+        self.report.leaves += len(rows)
+        for tx in sorted(set(by_tx) | set(members)):
+            group = sorted(members.get(tx, []), key=lambda r: r.index)
+            if not group and 0 <= tx <= self.top and not self.present[tx]:
+                tags = sorted({int(b[2]) for b in by_tx[tx]})
+                self.gone.add(tx)
+                self.note("deleted", tx, None, None, None, sum(int(b[5]) for b in by_tx[tx]),
+                          f"the ledger record of leaf {tx} was deleted; its blocks of tag "
+                          f"ids {tags} remain")
+                continue
+            samples, block, bad = decode_stream(by_tx.get(tx, []))
+            for b in bad:
+                self.note("altered", tx, int(b[2]), int(b[3]), int(b[4]), int(b[5]),
+                          f"block {b[1]} of leaf {tx}'s transaction cannot be decoded")
+            manifest, leaf = self.manifest_of(group)
+            self.check_group(_Group(tx, group, manifest, leaf, samples, block))
 
-    def compare_manifest(self, row: LeafRow, blocks: list[_Block]) -> tuple[bool, bool]:
-        """Findings per tag; returns (partly removed by retention, a change was named)."""
-        actual: dict[int, list[_Block]] = defaultdict(list)
-        for block in blocks:
-            actual[block.tag_id].append(block)
-        trimmed = changed = False
-        for entry in self.manifests[row.index]:
-            tag_id, digest = int(entry["tag_id"]), bytes(entry["digest"])
-            lo, hi, n = int(entry["min_ts"]), int(entry["max_ts"]), int(entry["n"])
-            found = actual.pop(tag_id, [])
-            match = next((b for b in found if b.digest == digest), None)
-            foreign = [b for b in found if b.digest in self.homes
-                       and row.index not in self.homes[b.digest]]
-            others = [b for b in found if b is not match and b not in foreign]
-            for block in foreign:
-                changed = True
-                self.extra_block(block, f"added to leaf {row.index}")
-            if match is None and self.cutoff is not None and lo < self.cutoff:
-                trimmed = True
-                self.note("retention", row.index, tag_id, lo, min(hi, self.cutoff - 1), n,
-                          "removed by retention (an unsigned policy record)")
-                others = [b for b in others if b.min_ts < self.cutoff]
-            elif match is None and not others:
-                changed = True
-                finding = Finding("deleted", row.index, self.names.get(tag_id), lo, hi, n,
-                                  f"block of {n} samples deleted")
-                self.missing.append((digest, finding))
-            elif match is None:
-                changed = True
-                self.altered(row.index, tag_id, lo, hi, n, others[0])
-                others = others[1:]
-            for extra in others:
-                changed = True
-                self.extra_block(extra, f"added to leaf {row.index}")
-        for extras in actual.values():
-            for extra in extras:
-                changed = True
-                self.extra_block(extra, f"added to leaf {row.index}")
-        return trimmed, changed
+    # --- signed policy entries ------------------------------------------------------------
+    def check_policies(self, policies: list[LeafRow]) -> None:
+        """Verify each policy leaf; take the retention cutoff and the tag map from the valid
+        ones only, and compare them with what the historian records."""
+        tag_map: dict[int, str] | None = None
+        self.report.policy_entries = len(policies)
+        for row in policies:
+            entry = self.policy_entry(row)
+            if entry is None:
+                continue
+            if entry.kind == "retention":
+                cutoff = int(entry.body["cutoff_ns"])
+                self.cutoff = cutoff if self.cutoff is None else max(self.cutoff, cutoff)
+            elif entry.kind == "tags":
+                tag_map = {int(i): str(p) for i, p in entry.body["tags"]}
+        for cutoff in self.h.retention_cutoffs():
+            if self.cutoff is None or cutoff > self.cutoff:
+                self.note("policy", None, None, None, cutoff, 0,
+                          f"a retention record (cutoff {cutoff}) has no signed retention entry: "
+                          "samples it removed are reported as deleted")
+        if tag_map is not None:
+            self.check_tag_map(tag_map)
 
-    def altered(self, leaf: int, tag_id: int, lo: int, hi: int, n: int, block: _Block) -> None:
-        what = [f"content changed ({n} samples signed"]
-        if block.n != n:
-            what.append(f", {block.n} stored")
-        if (block.min_ts, block.max_ts) != (lo, hi):
-            what.append("; time range changed")
-        self.note("altered", leaf, tag_id, min(lo, block.min_ts), max(hi, block.max_ts), n,
-                  "".join(what) + ")")
+    def policy_entry(self, row: LeafRow) -> PolicyEntry | None:
+        key = self.keys.get(row.gateway_id)
+        try:
+            entry = decode_entry(row.manifest)
+            if key is None or not key.verify(row.manifest, row.signature):
+                raise IntegrityError(f"its signature does not verify under the key of "
+                                     f"{row.gateway_id!r}")
+            if (entry.gateway_id, source_of(entry.kind), entry.seq) != (
+                    row.gateway_id, row.source, row.seq):
+                raise IntegrityError("the leaf record's gateway, source or seq was edited")
+        except (IntegrityError, KeyError, TypeError, ValueError) as exc:
+            self.note("policy", row.index, None, None, None, 0,
+                      f"policy leaf {row.index} ({row.source}) is not valid: {exc}")
+            return None
+        self.set_hash(row.index, leaf_hash(row.manifest))
+        if leaf_hash(row.manifest) != row.leaf_hash:
+            self.note("leaf", row.index, None, None, None, 0,
+                      "the stored leaf hash was edited (the signed policy entry is intact)")
+        return entry
 
-    def extra_block(self, block: _Block, where: str) -> None:
-        homes = self.homes.get(block.digest, set()) - {block.leaf}
-        if homes:
-            home = min(homes)
-            self.note("reordered", block.leaf, block.tag_id, block.min_ts, block.max_ts,
-                      block.n, f"block signed in leaf {home} moved to leaf {block.leaf}")
-            return
-        self.note("inserted", block.leaf, block.tag_id, block.min_ts, block.max_ts,
-                  block.n, f"block of {block.n} samples not signed in any leaf, {where}")
+    def check_tag_map(self, signed: Mapping[int, str]) -> None:
+        for tag_id, path in sorted(self.names.items()):
+            if tag_id in signed and signed[tag_id] != path:
+                self.note("renamed", None, tag_id, None, None, 0,
+                          f"tag id {tag_id} was signed as {signed[tag_id]!r} but the historian "
+                          f"now names it {path!r}")
 
-    def settle_missing(self) -> None:
-        for digest, finding in self.missing:
-            moved_to = self.seen.get(digest)
-            if moved_to is not None and moved_to != finding.leaf:
-                self.report.findings.append(Finding(
-                    "reordered", finding.leaf, finding.tag, finding.start_ns, finding.end_ns,
-                    finding.samples, f"block signed in leaf {finding.leaf} moved to leaf "
-                                     f"{moved_to}"))
-            else:
-                self.report.findings.append(finding)
+    # --- one transaction --------------------------------------------------------------------
+    def check_group(self, group: _Group) -> None:
+        for row in group.rows:
+            self.report.samples += row.n
+        label = exact_labels(group.manifest, group.leaf, group.samples)
+        changed: set[int] = set()
+        trimmed: set[int] = set()
+        if label is None:
+            label = self.align_labels(group, changed, trimmed)
+        order = np.argsort(label, kind="stable")
+        ordered = group.samples.take(order)
+        bounds = np.searchsorted(label[order], [r.index for r in group.rows] +
+                                 [r.index + 1 for r in group.rows])
+        for k, row in enumerate(group.rows):
+            if row.index in trimmed:
+                self.set_hash(row.index, row.leaf_hash)  # only the tree heads can vouch
+            elif row.index not in changed:
+                part = ordered.take(slice(int(bounds[k]), int(bounds[k + len(group.rows)])))
+                self.set_hash(row.index, self.recompute(row, part))
 
-    def recompute(self, row: LeafRow, blocks: list[_Block], changed: bool) -> bytes:
+    def align_labels(self, group: _Group, changed: set[int], trimmed: set[int]) -> np.ndarray:
+        """Align each tag run by run; record conflicts; each sample's leaf (-1: none)."""
+        s = group.samples
+        label = np.full(len(s), -1, np.int64)
+        by_tag: dict[int, list[Run]] = defaultdict(list)
+        for run in runs_of(group.manifest, group.leaf):
+            by_tag[run.tag_id].append(run)
+        tags = s.tag_id
+        for tag_id in sorted(set(by_tag) | set(np.unique(tags).tolist())):
+            lo, hi = np.searchsorted(tags, [tag_id, tag_id + 1])
+            stream = TagStream(group.tx, tag_id, s.take(slice(int(lo), int(hi))),
+                               group.block[lo:hi])
+            runs = by_tag.get(tag_id, [])
+            found, conflicts = align(stream, runs)
+            for i, at in found.items():
+                label[lo + at: lo + at + runs[i].n] = runs[i].leaf
+            for conflict in conflicts:
+                if self.is_retention(conflict):
+                    trimmed.update(r.leaf for r in conflict.runs)
+                    continue
+                changed.update(r.leaf for r in conflict.runs)
+                self.conflicts.append(conflict)
+        return label
+
+    def is_retention(self, conflict: Conflict) -> bool:
+        """Runs that started before the newest retention cutoff, with only their samples
+        at or after it left: report them as retention."""
+        if self.cutoff is None or not conflict.runs:
+            return False
+        if any(r.min_ts >= self.cutoff for r in conflict.runs):
+            return False
+        ts = conflict.stream.samples.ts[conflict.start:conflict.stop]
+        if len(ts) and (ts.min() < self.cutoff or ts.max() > max(r.max_ts
+                                                                  for r in conflict.runs)):
+            return False
+        for r in conflict.runs:
+            self.note("retention", r.leaf, r.tag_id, r.min_ts, min(r.max_ts, self.cutoff - 1),
+                      r.n, f"removed by the signed retention policy (cutoff {self.cutoff})")
+        return True
+
+    def recompute(self, row: LeafRow, batch: SampleBatch) -> bytes:
         problem = None
         digest = _NO_HASH
         try:
-            batch = decode_blocks([(b.tag_id, b.min_ts, b.n, b.payload) for b in blocks],
-                                  _LOW, _HIGH)
             payload = encode_batch(BatchHeader(row.gateway_id, row.source, row.seq), batch)
             digest = leaf_hash(payload)
             key = self.keys.get(row.gateway_id)
             if key is None:
                 problem = f"no public key is known for gateway {row.gateway_id!r}"
-            elif not key.verify(payload, row.signature):
+            elif not key.verify(signed_message(digest), row.signature):
                 problem = (f"the signature of batch {row.seq} of {row.gateway_id}/{row.source} "
                            "does not verify over the stored samples and header")
             elif digest != row.leaf_hash:
                 problem = "the stored leaf hash was edited (samples and signature are intact)"
-        except (HistorianError, IntegrityError) as exc:
+        except IntegrityError as exc:
             problem = f"the leaf cannot be rebuilt: {exc}"
-        if problem is not None and not changed:
+        if problem is not None:
             self.note("leaf", row.index, None, row.min_ts, row.max_ts, row.n,
                       problem + "; the leaf record (gateway, source, seq, signature, "
                       "manifest) was edited")
         return digest
+
+    # --- conflicts across transactions ------------------------------------------------------
+    def settle_conflicts(self) -> None:
+        missing: dict[tuple[int, int], list[tuple[Conflict, int]]] = defaultdict(list)
+        for conflict in self.conflicts:
+            for k, run in enumerate(conflict.runs):
+                missing[(run.tag_id, run.min_ts)].append((conflict, k))
+        unexplained: dict[int, list[tuple[int, int]]] = {}
+        for c_id, conflict in enumerate(self.conflicts):
+            unexplained[c_id] = [seg for seg in conflict.segments()
+                                 if not self.moved_here(conflict, *seg, missing)]
+        for c_id, conflict in enumerate(self.conflicts):
+            self.report_conflict(conflict, unexplained[c_id])
+
+    def moved_here(self, conflict: Conflict, start: int, stop: int,
+                   missing: Mapping[tuple[int, int], list[tuple[Conflict, int]]]) -> bool:
+        """Whether stored samples [start, stop) are runs missing from another transaction;
+        if so, both ends are reported as reordered."""
+        stream = conflict.stream
+        key = (stream.tag_id, int(stream.samples.ts[start]))
+        for home, k in missing.get(key, []):
+            if home.stream.tx == stream.tx or k in home.moved:
+                continue
+            at, j = start, k
+            while at < stop and j < len(home.runs) and stream.matches(home.runs[j], at):
+                at, j = at + home.runs[j].n, j + 1
+            if at != stop:
+                continue
+            for run in home.runs[k:j]:
+                home.moved[home.runs.index(run)] = stream.tx
+                self.note("reordered", stream.tx, run.tag_id, run.min_ts, run.max_ts, run.n,
+                          f"block signed in leaf {run.leaf} moved to leaf {stream.tx}")
+            return True
+        return False
+
+    def report_conflict(self, conflict: Conflict, extra: list[tuple[int, int]]) -> None:
+        stream = conflict.stream
+        left = [r for k, r in enumerate(conflict.runs) if k not in conflict.moved]
+        for k, run in enumerate(conflict.runs):
+            if k in conflict.moved:
+                self.note("reordered", run.leaf, run.tag_id, run.min_ts, run.max_ts, run.n,
+                          f"block signed in leaf {run.leaf} moved to leaf {conflict.moved[k]}")
+        if left and extra:
+            ts = np.concatenate([stream.samples.ts[a:b] for a, b in extra])
+            stored = sum(b - a for a, b in extra)
+            for run in left:
+                changes = f"content changed ({run.n} samples signed, {stored} stored"
+                if (int(ts.min()), int(ts.max())) != (run.min_ts, run.max_ts):
+                    changes += "; time range changed"
+                self.note("altered", run.leaf, run.tag_id, min(run.min_ts, int(ts.min())),
+                          max(run.max_ts, int(ts.max())), run.n, changes + ")")
+            return
+        for run in left:
+            self.note("deleted", run.leaf, run.tag_id, run.min_ts, run.max_ts, run.n,
+                      f"{run.n} samples deleted")
+        for a, b in extra:
+            ts = stream.samples.ts[a:b]
+            where = (f"added to leaf {stream.tx}" if self.has_leaf(stream.tx)
+                     else f"in leaf {stream.tx}, which does not exist")
+            self.note("inserted", stream.tx, stream.tag_id, int(ts.min()), int(ts.max()), b - a,
+                      f"{b - a} samples not signed in any leaf, {where}")
 
     # --- outside the leaves -----------------------------------------------------------------
     def check_unledgered(self) -> None:
@@ -260,8 +392,10 @@ class _Verifier:
             self.note("unsigned", None, tag_id, lo, hi, n,
                       f"{n} samples are stored outside the ledger (no signature covers them)")
 
-    def check_checkpoints(self, hashes: list[bytes]) -> None:
-        log = log_of_hashes(hashes)
+    def check_checkpoints(self) -> None:
+        store = MemoryLeafStore()
+        store.append(self.hashes)
+        log = MerkleLog(store)
         verifiers = list(self.keys.values())
         for stored in self.h.ledger_checkpoints():
             self.report.checkpoints += 1

@@ -1,12 +1,15 @@
 """Monitor events as ECS-like JSON objects (Elastic Common Schema field names:
 `@timestamp`, `event.*`, `source.*`, `destination.*`, `network.*`), with the protocol's own
-fields under its name (`modbus.*`) and anomalies under `isthmus.anomaly.*`."""
+fields under its name (`modbus.*`), anomalies under `isthmus.anomaly.*` and detection
+alerts with `rule.*`, `threat.*` (MITRE ATT&CK for ICS) and `attack.version`."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+from isthmus.security.detect.alert import Alert
+from isthmus.security.detect.attack import FRAMEWORK
 from isthmus.security.events import Anomaly, FlowKey, ProtocolEvent
 
 __all__ = ["timestamp", "to_ecs"]
@@ -28,9 +31,11 @@ def _endpoints(doc: dict[str, Any], flow: FlowKey) -> None:
                       "type": "ipv6" if ":" in flow.src else "ipv4"}
 
 
-def to_ecs(event: ProtocolEvent | Anomaly) -> dict[str, Any]:
+def to_ecs(event: ProtocolEvent | Anomaly | Alert) -> dict[str, Any]:
     if isinstance(event, Anomaly):
         return _anomaly(event)
+    if isinstance(event, Alert):
+        return _alert(event)
     kinds = ["protocol", _TYPES.get(event.operation, "info")]
     fields = event.fields()
     if fields.get("exception_code") is not None:
@@ -64,4 +69,32 @@ def _anomaly(event: Anomaly) -> dict[str, Any]:
             doc["network"]["protocol"] = event.layer
     if event.source:
         doc["file"] = {"path": event.source}
+    return doc
+
+
+def _alert(alert: Alert) -> dict[str, Any]:
+    """A detection: `event.kind: alert`, the rule under `rule.*`, ATT&CK for ICS under
+    `threat.*` (renumbered techniques list both their classic and v19 ids), the ATT&CK
+    version under `attack.version`, the evidence under `isthmus.alert.*`."""
+    doc: dict[str, Any] = {
+        "@timestamp": timestamp(alert.ts_ns),
+        "event": {"kind": "alert", "category": ["intrusion_detection", "network"],
+                  "type": ["info"], "action": alert.rule_id,
+                  "severity": int(alert.severity), "dataset": "isthmus.monitor"},
+        "message": alert.message,
+        "rule": {"id": alert.rule_id, "name": alert.rule_name},
+        "attack": {"version": alert.attack_version,
+                   "techniques": [t.to_dict() for t in alert.techniques]},
+        "isthmus": {"alert": {"client": alert.client, "server": alert.server,
+                              "protocol": alert.protocol, "count": alert.count,
+                              "evidence": alert.evidence, "detail": alert.detail}},
+    }
+    if alert.techniques:
+        doc["threat"] = {"framework": FRAMEWORK,
+                         "technique": {"id": [i for t in alert.techniques for i in t.ids],
+                                       "name": [n for t in alert.techniques
+                                                for n in t.names]}}
+    if alert.flow is not None:
+        _endpoints(doc, alert.flow)
+        doc["network"]["protocol"] = alert.protocol
     return doc

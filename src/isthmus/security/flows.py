@@ -1,8 +1,10 @@
 """The communication map: who talks to whom, in which protocol, with which functions —
-counts, bytes, first and last seen — exported as JSON and as a Graphviz DOT graph."""
+counts, bytes, first and last seen — exported as JSON, as a Graphviz DOT graph and as
+GraphML (yEd, Gephi, Cytoscape, networkx)."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +98,58 @@ class CommunicationMap:
             lines.append(f'  "{client}" -> "{server}" [label="{label}"];')
         lines.append("}")
         return "\n".join(lines) + "\n"
+
+    def to_graphml(self, inventory: Inventory | None = None) -> str:
+        """A directed GraphML graph: one node per host (role, MAC vendor and device
+        identity as attributes), one edge per (client, server, protocol) with its functions,
+        request, response and byte counts, first and last seen (ns since the epoch)."""
+        root = ET.Element("graphml", xmlns=_GRAPHML_NS)
+        for key, (domain, kind) in _GRAPHML_KEYS.items():
+            ET.SubElement(root, "key", {"id": key, "for": domain, "attr.name": key,
+                                        "attr.type": kind})
+        graph = ET.SubElement(root, "graph", id="communication", edgedefault="directed")
+        hosts = sorted({h for link in self.links.values() for h in (link.client, link.server)})
+        for ip in hosts:
+            node = ET.SubElement(graph, "node", id=ip)
+            _data(node, "ip", ip)
+            host = inventory.hosts.get(ip) if inventory else None
+            if host is not None:
+                _data(node, "role", host.role)
+                vendors = {inventory.oui.vendor(m) for m in host.macs} if inventory else set()
+                _data(node, "mac_vendor", ", ".join(sorted(v for v in vendors if v)))
+                _data(node, "identity", " ".join(host.identity.values()))
+        for (client, server, protocol), links in self._edges().items():
+            edge = ET.SubElement(graph, "edge", id=f"{client}>{server}/{protocol}",
+                                 source=client, target=server)
+            _data(edge, "protocol", protocol)
+            _data(edge, "functions", ", ".join(link.function for link in links))
+            for name in ("requests", "responses", "bytes"):
+                _data(edge, name, str(sum(getattr(link, name) for link in links)))
+            _data(edge, "first_seen", str(min(link.first_seen for link in links)))
+            _data(edge, "last_seen", str(max(link.last_seen for link in links)))
+        ET.indent(root)
+        return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+    def _edges(self) -> dict[tuple[str, str, str], list[Link]]:
+        edges: dict[tuple[str, str, str], list[Link]] = {}
+        for (client, server, protocol, _), link in sorted(self.links.items()):
+            edges.setdefault((client, server, protocol), []).append(link)
+        return edges
+
+
+_GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
+_GRAPHML_KEYS: dict[str, tuple[str, str]] = {
+    "ip": ("node", "string"), "role": ("node", "string"), "mac_vendor": ("node", "string"),
+    "identity": ("node", "string"), "protocol": ("edge", "string"),
+    "functions": ("edge", "string"), "requests": ("edge", "long"),
+    "responses": ("edge", "long"), "bytes": ("edge", "long"), "first_seen": ("edge", "long"),
+    "last_seen": ("edge", "long"),
+}
+
+
+def _data(element: ET.Element, key: str, value: str) -> None:
+    if value:
+        ET.SubElement(element, "data", key=key).text = value
 
 
 def _escape(text: str) -> str:

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from isthmus.security.events import ProtocolEvent
+from isthmus.security.oui import OuiTable, default_oui_table
+from isthmus.security.roles import Role, infer_role
 
 __all__ = ["Host", "Inventory"]
-
-_WRITING = frozenset({"write", "read_write"})
 
 
 @dataclass(slots=True)
@@ -24,21 +24,23 @@ class Host:
     server_of: set[str] = field(default_factory=set)      # protocols it answers
     operations: dict[str, int] = field(default_factory=dict)   # requests it sent, by kind
     identity: dict[str, str] = field(default_factory=dict)
+    servers: set[str] = field(default_factory=set)         # hosts it sent requests to
 
     @property
     def role(self) -> str:
-        """plc (answers an industrial protocol), ews (programs or writes), hmi (polls),
-        else unknown. A guess from traffic alone, refined by later detections."""
-        if self.server_of:
-            return "plc"
-        if self.operations.get("program") or any(self.operations.get(op) for op in _WRITING):
-            return "ews"
-        if self.client_of:
-            return "hmi"
-        return "unknown"
+        return self.classify().name
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"ip": self.ip, "macs": sorted(self.macs), "role": self.role,
+    def classify(self) -> Role:
+        """The role guessed from behaviour, with its reasons (see `roles.infer_role`)."""
+        return infer_role(client_of=self.client_of, server_of=self.server_of,
+                          operations=self.operations, servers=len(self.servers))
+
+    def to_dict(self, oui: OuiTable | None = None) -> dict[str, Any]:
+        role = self.classify()
+        vendors = {m: v for m in sorted(self.macs) if oui and (v := oui.vendor(m))}
+        return {"ip": self.ip, "macs": sorted(self.macs), "role": role.name,
+                "role_reasons": list(role.reasons),
+                **({"mac_vendors": vendors} if vendors else {}),
                 "first_seen": self.first_seen, "last_seen": self.last_seen,
                 "client_of": sorted(self.client_of), "server_of": sorted(self.server_of),
                 "operations": dict(sorted(self.operations.items())),
@@ -46,8 +48,12 @@ class Host:
 
 
 class Inventory:
-    def __init__(self) -> None:
+    """Every host seen. `oui` names the vendor of each MAC address in `to_list` (default:
+    the system's IEEE table, read on first use)."""
+
+    def __init__(self, *, oui: OuiTable | None = None) -> None:
         self.hosts: dict[str, Host] = {}
+        self._oui = oui
 
     def saw(self, ip: str, ts_ns: int, mac: str | None = None) -> Host:
         """Record that `ip` was seen at `ts_ns` (with `mac` on its frames, if known)."""
@@ -68,6 +74,7 @@ class Inventory:
             client = self.saw(flow.src, event.ts_ns)
             server = self.saw(flow.dst, event.ts_ns)
             client.operations[event.operation] = client.operations.get(event.operation, 0) + 1
+            client.servers.add(server.ip)
         else:
             server = self.saw(flow.src, event.ts_ns)
             client = self.saw(flow.dst, event.ts_ns)
@@ -77,8 +84,14 @@ class Inventory:
         if identity:
             server.identity.update(identity)
 
+    @property
+    def oui(self) -> OuiTable:
+        if self._oui is None:
+            self._oui = default_oui_table()
+        return self._oui
+
     def to_list(self) -> list[dict[str, Any]]:
-        return [h.to_dict() for h in sorted(self.hosts.values(), key=_ip_order)]
+        return [h.to_dict(self.oui) for h in sorted(self.hosts.values(), key=_ip_order)]
 
 
 def _ip_order(host: Host) -> tuple[int, str]:

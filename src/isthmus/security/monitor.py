@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import collections
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from isthmus.model import Severity
 from isthmus.security.capture import LINKTYPE_ETHERNET, Frame, PcapReader, open_capture
+from isthmus.security.datagrams import dissect_datagram
+from isthmus.security.detect.alert import Alert
+from isthmus.security.detect.engine import Detector
 from isthmus.security.dissectors.base import Output
 from isthmus.security.errors import CaptureFormatError
-from isthmus.security.events import Anomaly, ProtocolEvent
+from isthmus.security.events import Anomaly, FlowKey, ProtocolEvent
 from isthmus.security.flows import CommunicationMap, Link
 from isthmus.security.inventory import Host, Inventory
 from isthmus.security.packets import FAST_HEADERS, TCP, Packet, PacketDecoder
@@ -29,7 +32,7 @@ from isthmus.security.streams import ProtocolStreams
 
 __all__ = ["Monitor", "MonitorEvent", "MonitorSummary", "Progress"]
 
-MonitorEvent = ProtocolEvent | Anomaly
+MonitorEvent = ProtocolEvent | Anomaly | Alert
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,8 @@ class MonitorSummary:
     streams: dict[str, Any]
     hosts: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
+    capture: dict[str, Any] = field(default_factory=dict)   # live capture: iface, drops
+    alerts: dict[str, Any] = field(default_factory=dict)    # detection: by rule, severity
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,21 +68,29 @@ class MonitorSummary:
 
 @dataclass(slots=True)
 class _Tally:
-    """What one kind of protocol event (endpoints, protocol, function, direction,
+    """What one kind of protocol event (flow direction, protocol, function, direction,
     operation, severity) updates: cached so that an event costs a few integer updates.
-    Its count reaches the function and severity counters when `_fold` runs."""
+    Its counts, bytes and times reach the function and severity counters, the hosts and
+    the link when `_fold` runs (at `finish`, or when the tallies are many)."""
 
+    flow: FlowKey                    # held, so that its id stays its own (the tally key)
     client: Host
     server: Host
     link: Link
     function_key: str
     request: bool
     severity: Severity
-    count: int = 0                   # events not yet counted in the summary (see `_fold`)
+    operation: str
+    first_ts: int
+    last_ts: int
+    identified: Host | None = None   # the host its messages may identify, if any
+    count: int = 0                   # events not yet folded (see `_fold`)
+    bytes: int = 0
 
 
 _MAX_TALLIES = 65536
-_TallyKey = tuple[str, str, str, str, str, str, Severity]
+_MAX_UDP_KEYS = 65536
+_TallyKey = tuple[int, str, object, str, str, Severity]
 
 
 class Monitor:
@@ -88,8 +101,11 @@ class Monitor:
 
     def __init__(self, *, sink: Callable[[MonitorEvent], None] | None = None,
                  max_flows: int = 100_000, idle_timeout_s: float = 300.0,
-                 fast_path: bool = True) -> None:
+                 fast_path: bool = True, detector: Detector | None = None) -> None:
         self._sink = sink
+        self._detect: Callable[[ProtocolEvent], Sequence[Alert]] | None = None
+        self.detector = detector         # sees every protocol event; its alerts go to sink
+        self.alerts = 0
         self.fast_path = fast_path
         self.decoder = PacketDecoder()
         self.inventory = Inventory()
@@ -107,6 +123,16 @@ class Monitor:
         self._by_reason: collections.Counter[str] = collections.Counter()
         self._functions: collections.Counter[str] = collections.Counter()
         self._tallies: dict[_TallyKey, _Tally] = {}
+        self._udp_keys: dict[tuple[str, int, str, int], FlowKey] = {}
+
+    @property
+    def detector(self) -> Detector | None:
+        return self._detector
+
+    @detector.setter
+    def detector(self, detector: Detector | None) -> None:
+        self._detector = detector
+        self._detect = detector.observe if detector is not None else None
 
     def read(self, path: Path, *, progress: Callable[[Progress], None] | None = None,
              progress_every: int = 200_000) -> None:
@@ -158,6 +184,9 @@ class Monitor:
     def finish(self) -> MonitorSummary:
         """Close every open flow (delivering what is buffered) and summarise."""
         self.reassembler.flush(self.last_ts or 0)
+        if self.detector is not None:
+            for alert in self.detector.finish(self.last_ts):
+                self._alert(alert)
         self._fold()
         return MonitorSummary(
             files=list(self.files), frames=self.decoder.stats.frames, events=self.events,
@@ -168,7 +197,7 @@ class Monitor:
             functions=dict(sorted(self._functions.items())),
             decode=asdict(self.decoder.stats), reassembly=asdict(self.reassembler.stats),
             streams=asdict(self.streams.stats), hosts=self.inventory.to_list(),
-            links=self.comms.to_list())
+            alerts=self._alert_summary(), links=self.comms.to_list())
 
     # ---- the hot loop ------------------------------------------------------------------
 
@@ -214,52 +243,59 @@ class Monitor:
 
     def _emit_all(self, out: Output) -> None:
         """Count each event, update the inventory and the communication map, pass it on
-        (the per-event path: the per-kind work is cached in a `_Tally`)."""
+        (the per-event path: the per-kind work is cached in a `_Tally`, found by the
+        identity of the event's flow key, which a session reuses for all its events)."""
         tallies = self._tallies
         sink = self._sink
+        detect = self._detect
         for event in out:
             if isinstance(event, Anomaly):
                 self._emit(event)
                 continue
             self.events += 1
-            function = str(getattr(event, "function", event.operation))
             flow = event.flow
-            key = (flow.src, flow.dst, event.protocol, function, event.direction,
-                   event.operation, event.severity)
+            key = (id(flow), event.protocol, getattr(event, "function", None),
+                   event.direction, event.operation, event.severity)
             tally = tallies.get(key)
             if tally is None:
-                tally = self._tally(event, function, key)
+                tally = self._tally(event, key)
             tally.count += 1
+            tally.bytes += event.length
             ts = event.ts_ns
-            host = tally.client
-            if ts > host.last_seen:
-                host.last_seen = ts
-            elif ts < host.first_seen:
-                host.first_seen = ts
-            host = tally.server
-            if ts > host.last_seen:
-                host.last_seen = ts
-            elif ts < host.first_seen:
-                host.first_seen = ts
-            link = tally.link
-            if ts > link.last_seen:
-                link.last_seen = ts
-            elif ts < link.first_seen:
-                link.first_seen = ts
-            link.bytes += event.length
-            if tally.request:
-                link.requests += 1
-                operations = tally.client.operations
-                operations[event.operation] = operations.get(event.operation, 0) + 1
-            else:
-                link.responses += 1
-                identity = event.device_identity()     # answers only, by its contract
+            if ts > tally.last_ts:
+                tally.last_ts = ts
+            elif ts < tally.first_ts:
+                tally.first_ts = ts
+            host = tally.identified
+            if host is not None:
+                identity = event.device_identity()
                 if identity:
-                    tally.server.identity.update(identity)
+                    host.identity.update(identity)
             if sink is not None:
                 sink(event)
+            if detect is not None:
+                alerts = detect(event)
+                if alerts:
+                    for alert in alerts:
+                        self._alert(alert)
+
+    def _alert(self, alert: Alert) -> None:
+        self.alerts += 1
+        self._count_severity(alert.severity, 1)
+        if self._sink is not None:
+            self._sink(alert)
+
+    def _alert_summary(self) -> dict[str, Any]:
+        if self.detector is None:
+            return {}
+        return {"total": self.alerts, "mode": self.detector.mode,
+                "by_rule": dict(sorted(self.detector.by_rule.items())),
+                "by_severity": dict(sorted(self.detector.by_severity.items()))}
 
     def _emit(self, event: MonitorEvent) -> None:
+        if isinstance(event, Alert):
+            self._alert(event)
+            return
         if not isinstance(event, Anomaly):
             self._emit_all([event])
             return
@@ -275,15 +311,34 @@ class Monitor:
         self._severities[severity] += count
 
     def _fold(self) -> None:
-        """Move the tallies' event counts into the function and severity counters."""
+        """Move the tallies' counts into the function and severity counters, the links'
+        request, response and byte counts, the clients' operations and the first and
+        last seen times of hosts and links."""
         for tally in self._tallies.values():
-            if tally.count:
-                self._functions[tally.function_key] += tally.count
-                self._severities[tally.severity] += tally.count
-            tally.count = 0
+            count = tally.count
+            if not count:
+                continue
+            self._functions[tally.function_key] += count
+            self._severities[tally.severity] += count
+            link = tally.link
+            if tally.request:
+                link.requests += count
+                operations = tally.client.operations
+                operations[tally.operation] = operations.get(tally.operation, 0) + count
+            else:
+                link.responses += count
+            link.bytes += tally.bytes
+            first, last = tally.first_ts, tally.last_ts
+            for seen in (tally.client, tally.server, link):
+                if last > seen.last_seen:
+                    seen.last_seen = last
+                if first < seen.first_seen:
+                    seen.first_seen = first
+            tally.count = tally.bytes = 0
 
-    def _tally(self, event: ProtocolEvent, function: str, key: _TallyKey) -> _Tally:
+    def _tally(self, event: ProtocolEvent, key: _TallyKey) -> _Tally:
         flow, ts = event.flow, event.ts_ns
+        function = str(getattr(event, "function", event.operation))
         self._count_severity(event.severity, 0)          # first seen: keep the order
         request = event.direction == "request"
         client, server = (flow.src, flow.dst) if request else (flow.dst, flow.src)
@@ -291,25 +346,49 @@ class Monitor:
         server_host = self.inventory.saw(server, ts)
         client_host.client_of.add(event.protocol)
         server_host.server_of.add(event.protocol)
+        if request:
+            client_host.servers.add(server)
         link = self.comms.link(client, server, event.protocol, function, ts)
         if len(self._tallies) >= _MAX_TALLIES:
             self._fold()
             self._tallies.clear()
-        tally = self._tallies[key] = _Tally(client_host, server_host, link,
-                                            f"{event.protocol}/{function}/{event.direction}",
-                                            request, event.severity)
+        tally = self._tallies[key] = _Tally(
+            flow, client_host, server_host, link,
+            f"{event.protocol}/{function}/{event.direction}", request, event.severity,
+            event.operation, ts, ts)
+        if request and getattr(event, "identifies_sender", False):
+            tally.identified = client_host
+        elif not request:                  # answers identify the server, by the contract
+            operations = getattr(type(event), "identity_operations", None)
+            if operations is None or event.operation in operations:
+                tally.identified = server_host
         return tally
 
     def _datagram(self, packet: Packet) -> None:
         ts = packet.ts_ns
         self.inventory.saw(packet.src, ts, packet.src_mac)
         self.inventory.saw(packet.dst, ts)
+        out = dissect_datagram(packet.payload, self._udp_key(packet), ts)
+        if out is not None:
+            self._emit_all(out)              # the events' links replace the transport one
+            return
         server_is_dst = packet.dport <= packet.sport
         client, server = (packet.src, packet.dst) if server_is_dst else (packet.dst, packet.src)
         self.comms.observe_transport(client, server, "udp",
                                      packet.dport if server_is_dst else packet.sport,
                                      first_ns=ts, last_ns=ts,
                                      payload_bytes=len(packet.payload))
+
+    def _udp_key(self, packet: Packet) -> FlowKey:
+        """One `FlowKey` object per UDP direction, as TCP sessions keep one: the per-event
+        caches (`_Tally`, the detector's plans) are found by its identity."""
+        endpoints = (packet.src, packet.sport, packet.dst, packet.dport)
+        key = self._udp_keys.get(endpoints)
+        if key is None:
+            if len(self._udp_keys) >= _MAX_UDP_KEYS:
+                self._udp_keys.clear()
+            key = self._udp_keys[endpoints] = FlowKey(*endpoints, "udp")
+        return key
 
     def _flow_closed(self, flow: TcpFlow, protocol: str | None) -> None:
         for ip, mac in ((flow.client, flow.to_server.mac), (flow.server, flow.to_client.mac)):

@@ -3,6 +3,7 @@ sensor faults to published values."""
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import math
 from dataclasses import dataclass, field
@@ -10,7 +11,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from isthmus.sim.errors import ScenarioError
-from isthmus.sim.scenario import BearingWear, CommLoss, Drift, Fault, Noise, Spike, Stuck
+from isthmus.sim.scenario import (
+    BearingWear,
+    Bias,
+    CommLoss,
+    Drift,
+    Fault,
+    Noise,
+    Replay,
+    Smooth,
+    Spike,
+    Stuck,
+)
 
 __all__ = ["SensorFault", "Targets", "sensor_value"]
 
@@ -19,12 +31,16 @@ __all__ = ["SensorFault", "Targets", "sensor_value"]
 class SensorFault:
     """A fault on one signal of one unit, with the little state it needs."""
 
-    fault: Stuck | Drift | Spike | Noise
+    fault: Stuck | Drift | Spike | Noise | Replay | Bias | Smooth
     signal_index: int
     rng: np.random.Generator
     frozen: float | None = field(default=None)
+    #: (time, value) published during a replay fault's recording window
+    recording: list[tuple[float, float]] = field(default_factory=list)
 
     def apply(self, value: float, t_prev: float, t_now: float) -> float:
+        if isinstance(self.fault, Replay):
+            record_for_replay(self, value, t_now)
         if not sensor_active(self.fault, t_prev, t_now):
             self.frozen = None
             return value
@@ -57,7 +73,46 @@ def sensor_value(state: SensorFault, value: float, t_now: float) -> float:
         return value + fault.rate_per_hour * (t_now - fault.start) / 3600.0
     if isinstance(fault, Spike):
         return value + fault.magnitude
+    if isinstance(fault, Bias):
+        return value + fault.offset
+    if isinstance(fault, Replay):
+        return replayed(state, value, t_now)
+    if isinstance(fault, Smooth):
+        return smoothed(state, value, t_now)
     return value + fault.sigma * float(state.rng.standard_normal())
+
+
+def smoothed(state: SensorFault, value: float, t_now: float) -> float:
+    """The slow average of the reading since the fault began (kept in `frozen`)."""
+    fault = state.fault
+    assert isinstance(fault, Smooth)
+    if state.frozen is None or not state.recording:
+        state.frozen, state.recording = value, [(t_now, value)]
+        return value
+    dt = t_now - state.recording[-1][0]
+    state.frozen += (1.0 - math.exp(-dt / fault.tau)) * (value - state.frozen)
+    state.recording[-1] = (t_now, state.frozen)
+    return state.frozen
+
+
+def record_for_replay(state: SensorFault, value: float, t_now: float) -> None:
+    fault = state.fault
+    assert isinstance(fault, Replay)
+    if fault.source_start <= t_now < fault.source_start + fault.length:
+        state.recording.append((t_now, value))
+
+
+def replayed(state: SensorFault, value: float, t_now: float) -> float:
+    """The recorded value at the same point of the loop (the live value if nothing was
+    recorded, e.g. a plant stepped past the recording window in one step)."""
+    fault = state.fault
+    assert isinstance(fault, Replay)
+    if not state.recording:
+        return value
+    position = fault.source_start + (t_now - fault.start) % fault.length
+    times = [t for t, _ in state.recording]
+    i = max(0, bisect.bisect_right(times, position + 1e-9) - 1)
+    return state.recording[i][1]
 
 
 class Targets:

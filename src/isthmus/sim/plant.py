@@ -19,7 +19,8 @@ from isthmus.sim.errors import PlantConfigError, ScenarioError
 from isthmus.sim.faults import SensorFault, Targets, wear_factor
 from isthmus.sim.image import RegisterImage
 from isthmus.sim.models import MODELS, AssetModel, ModelContext, World
-from isthmus.sim.scenario import BearingWear, CommLoss, Scenario
+from isthmus.sim.program import DeviceChanges
+from isthmus.sim.scenario import BearingWear, CommLoss, FirmwareChange, ProgramChange, Scenario
 
 __all__ = ["Plant", "SimDevice", "SimUnit"]
 
@@ -83,6 +84,8 @@ class Plant:
         self.world = World(models)
         self._max_step = min((m.max_step_s for m in models), default=math.inf)
         self._comm_faults: list[tuple[CommLoss, str, int | None]] = []
+        self.changes = DeviceChanges({d.name: d for d in site.devices},
+                                     f"{site.enterprise}/{site.site}/")
         if scenario is not None:
             self._attach(scenario)
         self._time_s = 0.0
@@ -114,6 +117,8 @@ class Plant:
         for index, fault in enumerate(scenario.faults):
             if isinstance(fault, CommLoss):
                 self._comm_faults.append((fault, *targets.unit_or_device(index, fault)))
+            elif isinstance(fault, FirmwareChange | ProgramChange):
+                self.changes.attach(index, fault)
             elif isinstance(fault, BearingWear):
                 device, unit_id = targets.asset(index, fault)
                 unit = self.devices[device].units[unit_id]
@@ -183,6 +188,14 @@ class Plant:
         """Whether a comm_loss fault keeps this unit from answering now."""
         return any(f.active(self._time_s) and d == device and u in (None, unit_id)
                    for f, d, u in self._comm_faults)
+
+    def identity_overrides(self, device: str) -> dict[int, str]:
+        """FC 43 identification objects a scenario has changed on `device` by now."""
+        return self.changes.identity_overrides(device, self._time_s)
+
+    def configuration_reply(self, device: str, unit_id: int, pdu: bytes) -> bytes | None:
+        """The answer to a read of `device`'s program checksum register, if `pdu` is one."""
+        return self.changes.reply(device, unit_id, pdu, self._time_s)
 
     def disconnected(self, device: str) -> bool:
         """Whether a disconnect fault has this device's listener closed now."""

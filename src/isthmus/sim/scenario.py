@@ -12,12 +12,20 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from isthmus.sim.errors import ScenarioError
 
-__all__ = ["BearingWear", "CommLoss", "Drift", "Fault", "Noise", "Scenario", "Spike", "Stuck",
-           "load_scenario", "parse_duration", "shipped_scenarios"]
+__all__ = ["BearingWear", "Bias", "CommLoss", "Drift", "Fault", "FirmwareChange", "Noise",
+           "ProgramChange", "Replay", "Scenario", "Smooth", "Spike", "Stuck", "load_scenario",
+           "parse_duration", "shipped_scenarios"]
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
@@ -104,8 +112,55 @@ class CommLoss(_Fault):
     mode: Literal["silent", "disconnect"] = "silent"
 
 
-Fault = Annotated[BearingWear | Stuck | Drift | Spike | Noise | CommLoss,
-                  Field(discriminator="kind")]
+class Replay(_Fault):
+    """The sensor plays back what it reported from `source_start` for `length`, in a loop
+    (recorded data replayed to hide the process, as Stuxnet did)."""
+
+    kind: Literal["replay"]
+    source_start: Duration
+    length: Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+
+    @model_validator(mode="after")
+    def _recorded_before(self) -> Replay:
+        if self.source_start + self.length > self.start:
+            end = self.source_start + self.length
+            raise ValueError(f"replay records {self.source_start:g}..{end:g} s, which must "
+                             f"end before the replay starts at {self.start:g} s")
+        return self
+
+
+class Smooth(_Fault):
+    """The reading is replaced by its own slow average (time constant `tau`): a value an
+    attacker computes instead of measuring, with none of a transmitter's noise."""
+
+    kind: Literal["smooth"]
+    tau: Annotated[float, BeforeValidator(parse_duration), Field(gt=0)] = 60.0
+
+
+class Bias(_Fault):
+    """False data injection: the reading is offset by `offset` engineering units."""
+
+    kind: Literal["bias"]
+    offset: float
+
+
+class FirmwareChange(_Fault):
+    """The device (a device name) reports a new firmware revision in its identification
+    (Modbus FC 43/14 object 2) from `start` on; permanent, `duration` is ignored."""
+
+    kind: Literal["firmware_change"]
+    revision: str = "9.9.9-tampered"
+
+
+class ProgramChange(_Fault):
+    """The device's program checksum register takes a new value from `start` on."""
+
+    kind: Literal["program_change"]
+    checksum: Annotated[int, Field(ge=0, le=0xFFFFFFFF)] = 0xBADC0DE
+
+
+Fault = Annotated[BearingWear | Stuck | Drift | Spike | Noise | CommLoss | Replay | Bias
+                  | Smooth | FirmwareChange | ProgramChange, Field(discriminator="kind")]
 
 
 class Scenario(BaseModel):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from isthmus.sim.errors import EndpointBindError
+from isthmus.sim.identity import device_identity, read_device_identification
 from isthmus.sim.plant import Plant, SimDevice
 from isthmus.sim.protocol import GATEWAY_TARGET_FAILED, exception_pdu, respond
 
@@ -43,6 +44,7 @@ class _DeviceEndpoint:
         self.device = device
         self.plant = plant
         self.stats = stats
+        self.identity = device_identity(plant.site, device.name)     # answers FC 43/14
         self._server: asyncio.Server | None = None
         self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
@@ -114,6 +116,12 @@ class _DeviceEndpoint:
         if self.plant.silent(self.device.name, unit_id):
             self.stats.unanswered += 1
             return None
+        program = self.plant.configuration_reply(self.device.name, unit_id, pdu)
+        if program is not None:                  # the declared program checksum register
+            return program
+        if pdu[:1] == b"\x2b":                   # encapsulated interface: device identity
+            return read_device_identification(
+                pdu, {**self.identity, **self.plant.identity_overrides(self.device.name)})
         reply = respond(unit, pdu)
         if reply[0] & 0x80:
             self.stats.exceptions += 1

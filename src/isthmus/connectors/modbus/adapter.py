@@ -178,16 +178,53 @@ class ModbusClientAdapter:
                                       f"{len(registers or [])} registers, expected {count}")
         return np.array(registers, dtype=np.uint16)
 
+    async def read_device_identification(self, unit: int, *, read_code: int = 2,
+                                         timeout: float | None = None) -> dict[int, bytes]:
+        """FC 43 / MEI 14: the device identification objects of `read_code` (1 basic,
+        2 basic + regular), following `more follows` until the device has sent them all."""
+        objects: dict[int, bytes] = {}
+        next_id = 0
+        for _ in range(256):                    # a device that never finishes is an error
+            where = f"{self.where} unit {unit} read_device_information({read_code}, {next_id})"
+            response = await self._call(self._identification(read_code, next_id, unit),
+                                        timeout, where)
+            information = getattr(response, "information", None)
+            if not isinstance(information, dict):
+                raise ModbusProtocolError(f"{where}: response holds no objects")
+            objects.update({int(k): bytes(v) if not isinstance(v, list) else b"".join(v)
+                            for k, v in information.items()})
+            if not getattr(response, "more_follows", 0) or not information:
+                return objects
+            next_id = int(getattr(response, "next_object_id", 0))
+        raise ModbusProtocolError(f"{self.where} unit {unit}: device identification never "
+                                  "ended (more follows 256 times)")
+
+    @staticmethod
+    def _identification(read_code: int, first: int,
+                        unit: int) -> Callable[[AsyncModbusTcpClient], Awaitable[Any]]:
+        def request(client: AsyncModbusTcpClient) -> Awaitable[Any]:
+            return client.read_device_information(read_code=read_code, object_id=first,
+                                                  device_id=unit)
+        return request
+
     async def _execute(self, method: str, address: int, count: int, unit: int,
                        timeout: float | None, where: str) -> Any:
+        def request(client: AsyncModbusTcpClient) -> Awaitable[Any]:
+            call: Callable[..., Awaitable[Any]] = getattr(client, method)
+            return call(address, count=count, device_id=unit)
+
+        return await self._call(request, timeout, where)
+
+    async def _call(self, request: Callable[[AsyncModbusTcpClient], Awaitable[Any]],
+                    timeout: float | None, where: str) -> Any:
+        """Send one request on the connection, every failure mapped to our errors."""
         client, lost = self._client, self._lost
         if client is None or lost is None or lost.done() or not client.connected:
             raise ModbusConnectionError(f"{where}: not connected")
-        call: Callable[..., Awaitable[Any]] = getattr(client, method)
         limit = timeout or self.timeout
         try:
             async with asyncio.timeout(limit):
-                response = await call(address, count=count, device_id=unit)
+                response = await request(client)
             _reraise_swallowed_cancel()
         except TimeoutError as exc:
             if lost.done():

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from isthmus.config.schema import ModbusDeviceConfig, SiteConfig
 from isthmus.connectors.modbus.breaker import Backoff, UnitBreaker
+from isthmus.connectors.modbus.fingerprint import ConfigWatch, DeviceFingerprint
 from isthmus.connectors.modbus.health import ModbusHealth
 from isthmus.connectors.modbus.planner import RequestPlan, plan_requests
 from isthmus.connectors.modbus.poller import DeviceRuntime, LinkPoller, PollOptions
@@ -26,7 +27,9 @@ class ModbusConnector:
     def __init__(self, site: SiteConfig,
                  device: ModbusDeviceConfig | Sequence[ModbusDeviceConfig],
                  registry: TagRegistry, *, clock: Callable[[], int] = time.time_ns,
-                 rng_seed: int = 0, options: PollOptions | None = None) -> None:
+                 rng_seed: int = 0, options: PollOptions | None = None,
+                 baselines: Mapping[str, DeviceFingerprint] | None = None) -> None:
+        self._baselines = dict(baselines or {})
         devices = [device] if isinstance(device, ModbusDeviceConfig) else list(device)
         if not devices:
             raise ValueError("ModbusConnector needs at least one device")
@@ -58,8 +61,11 @@ class ModbusConnector:
                   for u in device.units}
         rbe = ReportByException([p.point.deadband for p in plan.points],
                                 max_silence_ns=int(opts.max_silence_s * 1e9))
+        watch = None if device.config_integrity is None else ConfigWatch(
+            device, f"{self._site.enterprise}/{self._site.site}/{device.units[0].path}",
+            f"modbus://{device.host}:{device.port}", baseline=self._baselines.get(device.name))
         return DeviceRuntime(device, plan, TokenBucket(device.max_requests_per_second),
-                             breakers, assets, rbe)
+                             breakers, assets, rbe, watch)
 
     async def run(self, emit_samples: Callable[[SampleBatch], Awaitable[None]],
                   emit_event: Callable[[Event], Awaitable[None]]) -> None:
@@ -91,10 +97,14 @@ class ModbusConnector:
 
 def build_connectors(site: SiteConfig, registry: TagRegistry, *,
                      clock: Callable[[], int] = time.time_ns, rng_seed: int = 0,
-                     options: PollOptions | None = None) -> list[ModbusConnector]:
-    """One connector per distinct host:port; devices sharing an endpoint share its link."""
+                     options: PollOptions | None = None,
+                     baselines: Mapping[str, DeviceFingerprint] | None = None,
+                     ) -> list[ModbusConnector]:
+    """One connector per distinct host:port; devices sharing an endpoint share its link.
+    `baselines`: each device's last stored configuration fingerprint (docs/integrity.md)."""
     links: dict[tuple[str, int], list[ModbusDeviceConfig]] = {}
     for device in site.devices:
         links.setdefault((device.host, device.port), []).append(device)
     return [ModbusConnector(site, devices, registry, clock=clock, rng_seed=rng_seed,
-                            options=options) for devices in links.values()]
+                            options=options, baselines=baselines)
+            for devices in links.values()]

@@ -26,6 +26,7 @@ from isthmus.connectors.modbus.errors import (
     ModbusProtocolError,
     ModbusTimeout,
 )
+from isthmus.connectors.modbus.fingerprint import ConfigWatch
 from isthmus.connectors.modbus.health import LinkStats
 from isthmus.connectors.modbus.planner import ReadRequest, RequestPlan, ScanGroup
 from isthmus.connectors.modbus.ratelimit import TokenBucket
@@ -81,6 +82,7 @@ class DeviceRuntime:
     breakers: dict[int, UnitBreaker]
     unit_assets: dict[int, str]
     rbe: ReportByException
+    watch: ConfigWatch | None = None   # device configuration integrity, when configured
 
     def readable(self, unit_id: int | None = None) -> tuple[npt.NDArray[np.intp],
                                                             npt.NDArray[np.int32]]:
@@ -109,7 +111,8 @@ class LinkPoller:
         self.stats = LinkStats()
         self._clock = clock
         self._adapter = ModbusClientAdapter(host, port, timeout=timeout)
-        self._scheduler: CycleScheduler[tuple[DeviceRuntime, ScanGroup]] = CycleScheduler(rng=rng)
+        self._scheduler: CycleScheduler[tuple[DeviceRuntime, ScanGroup | ConfigWatch]] = (
+            CycleScheduler(rng=rng))
         self._reconnect = Backoff(options.reconnect_base_s, options.reconnect_cap_s, rng)
         self._link_up: bool | None = None
         self._link_timeouts = 0
@@ -180,7 +183,12 @@ class LinkPoller:
 
     async def _poll_until_down(self) -> None:
         loop = asyncio.get_running_loop()
-        items = [((dev, g), g.scan_rate) for dev in self.devices for g in dev.plan.groups]
+        items: list[tuple[tuple[DeviceRuntime, ScanGroup | ConfigWatch], float]] = [
+            ((dev, g), g.scan_rate) for dev in self.devices for g in dev.plan.groups]
+        watched = [(dev, dev.watch) for dev in self.devices if dev.watch is not None]
+        for dev, watch in watched:             # a baseline (or a change) at every connect
+            await self._check_config(dev, watch)
+        items += [((dev, watch), watch.settings.every) for dev, watch in watched]
         self._scheduler.reset(items, loop.time())
         if not items:
             await asyncio.Event().wait()  # nothing configured: idle until cancelled
@@ -188,9 +196,31 @@ class LinkPoller:
             delay = self._scheduler.next_due() - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            dev, group = self._scheduler.pop_due(loop.time())
+            dev, item = self._scheduler.pop_due(loop.time())
             self.stats.overruns = self._scheduler.overruns
-            await self._poll_group_guarded(dev, group)
+            if isinstance(item, ConfigWatch):
+                await self._check_config(dev, item)
+            else:
+                await self._poll_group_guarded(dev, item)
+
+    async def _check_config(self, dev: DeviceRuntime, watch: ConfigWatch) -> None:
+        """Read the device's configuration fingerprint; a change is an integrity event.
+        A failed read is reported and retried at the next period."""
+        await dev.bucket.acquire()
+        try:
+            fingerprint = await watch.read(self._adapter)
+        except ModbusConnectionError as exc:
+            raise _LinkDown(str(exc)) from exc
+        except ModbusError as exc:
+            self.stats.last_error = str(exc)
+            await self._event(Severity.MEDIUM, f"device {dev.config.name}: configuration "
+                              f"check failed ({exc}); retried in {watch.settings.every:g} s",
+                              asset=watch.asset, state="config_check_failed",
+                              device=dev.config.name, error=str(exc))
+            return
+        event = watch.judge(fingerprint, self._clock())
+        if event is not None and self._emit_event is not None:
+            await self._emit_event(event)
 
     async def _poll_group_guarded(self, dev: DeviceRuntime, group: ScanGroup) -> None:
         try:

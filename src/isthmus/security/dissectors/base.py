@@ -9,7 +9,7 @@ from typing import Protocol
 
 from isthmus.security.events import Anomaly, FlowKey, ProtocolEvent
 
-__all__ = ["Dissector", "DissectorSession", "Match", "Output"]
+__all__ = ["DatagramDissector", "Dissector", "DissectorSession", "Match", "Output"]
 
 Output = list[ProtocolEvent | Anomaly]
 
@@ -42,4 +42,19 @@ class Dissector(Protocol):
 
     def session(self, to_server: FlowKey, *, midstream: bool) -> DissectorSession:
         """A parser for one connection; `to_server` is its client → server direction."""
+        ...
+
+
+class DatagramDissector(Protocol):
+    """A UDP protocol: each datagram is one or more whole messages, with no session."""
+
+    name: str
+    udp_ports: frozenset[int]       # a hint only: content decides on other ports
+
+    def match_datagram(self, payload: bytes) -> bool:
+        """Whether this datagram's payload is this protocol (cheap, no exception)."""
+        ...
+
+    def parse_datagram(self, payload: bytes, flow: FlowKey, ts_ns: int) -> Output:
+        """Events for one datagram sent along `flow`; malformed input → `Anomaly`."""
         ...

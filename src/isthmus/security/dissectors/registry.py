@@ -2,13 +2,55 @@
 
 from __future__ import annotations
 
-from isthmus.security.dissectors.base import Dissector
+from isthmus.security.dissectors.bacnet import BacnetDissector
+from isthmus.security.dissectors.base import DatagramDissector, Dissector
+from isthmus.security.dissectors.dicom import DicomDissector
+from isthmus.security.dissectors.dnp3 import Dnp3Dissector
+from isthmus.security.dissectors.enip import EnipDissector
+from isthmus.security.dissectors.enip_datagram import EnipDatagramDissector
+from isthmus.security.dissectors.hl7 import Hl7Dissector
+from isthmus.security.dissectors.iec104 import Iec104Dissector
+from isthmus.security.dissectors.it import (
+    DnsDatagramDissector,
+    DnsDissector,
+    HttpDissector,
+    RdpDissector,
+    SmbDissector,
+    SshDissector,
+    TlsDissector,
+    VncDissector,
+)
 from isthmus.security.dissectors.modbus import ModbusDissector
+from isthmus.security.dissectors.mqtt import MqttDissector
+from isthmus.security.dissectors.opcua import OpcUaDissector
+from isthmus.security.dissectors.s7 import S7Dissector
 
-__all__ = ["DISSECTORS", "by_name", "by_port"]
+__all__ = ["DATAGRAM_DISSECTORS", "DISSECTORS", "by_name", "by_port"]
 
 DISSECTORS: tuple[Dissector, ...] = (
     ModbusDissector(),
+    Dnp3Dissector(),
+    S7Dissector(),
+    EnipDissector(),
+    Iec104Dissector(),
+    OpcUaDissector(),
+    MqttDissector(),
+    Hl7Dissector(),
+    DicomDissector(),
+    TlsDissector(),
+    HttpDissector(),
+    SshDissector(),
+    RdpDissector(),
+    SmbDissector(),
+    DnsDissector(),
+    VncDissector(),
+)
+
+#: UDP protocols (see `isthmus.security.datagrams`): one line each, like `DISSECTORS`.
+DATAGRAM_DISSECTORS: tuple[DatagramDissector, ...] = (
+    BacnetDissector(),
+    DnsDatagramDissector(),
+    EnipDatagramDissector(),
 )
 
 

@@ -72,7 +72,7 @@ class Pump(AssetModel):
 class Tank(AssetModel):
     name = "tank"
     provides = frozenset({"level", "level_pct", "net_flow", "demand", "inlet_valve",
-                          "outlet_valve", "high_level", "low_level"})
+                          "outlet_valve", "high_level", "low_level", "level_2"})
     stage = 1
     AREA_M2 = 20.0
     HEIGHT_M = 5.0
@@ -101,7 +101,9 @@ class Tank(AssetModel):
         self.level = min(max(self.level, 0.0), self.HEIGHT_M)
 
     def read(self) -> Mapping[str, float]:
-        return {"level": self.level, "level_pct": self.level_pct, "net_flow": self.net_flow,
+        # level_2: a second, redundant transmitter on the same tank (its own encoding)
+        return {"level": self.level, "level_2": self.level, "level_pct": self.level_pct,
+                "net_flow": self.net_flow,
                 "demand": self.demand, "inlet_valve": float(self.inlet_open),
                 "outlet_valve": float(self.outlet_open),
                 "high_level": float(self.level_pct > 95.0),

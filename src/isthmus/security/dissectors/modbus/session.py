@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from isthmus.model import Severity
 from isthmus.security.dissectors.base import Output
@@ -41,6 +41,10 @@ class ModbusEvent(ProtocolEvent):
     detail: dict[str, Any] = field(default_factory=dict)
     offset: int = 0                  # stream offset of the ADU in its direction
     paired: bool = False             # a response whose request was seen
+
+    #: the operations whose answers may identify the device (read device identification):
+    #: the monitor asks `device_identity` of those alone
+    identity_operations: ClassVar[frozenset[str]] = frozenset({"identify"})
 
     def fields(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -241,7 +245,7 @@ class ModbusSession:
             paired = False
             request_pdu = None
         is_response = paired or fc & 0x80 or not to_server
-        name, operation, _severity = info or (f"function_{base}", "unknown", _LOW)
+        name, operation, _severity = info or (f"function_{base}", "other", _LOW)
         event = ModbusEvent(ts_ns, self._keys[to_server], "modbus",
                             "response" if is_response else "request", operation,
                             _INFO, len(adu), tid, unit, base, name, None, None, None,
