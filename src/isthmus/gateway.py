@@ -25,6 +25,7 @@ from isthmus.analytics.alarms import (
 )
 from isthmus.analytics.anomaly.engine import AnomalyEngine, anomaly_derived_tags
 from isthmus.analytics.efficiency import EfficiencyAnalytics, efficiency_derived_tags
+from isthmus.analytics.health import HealthEngine, health_derived_tags
 from isthmus.analytics.maintenance import Outbox, WebhookDelivery
 from isthmus.bus import Bus
 from isthmus.config.schema import SiteConfig
@@ -89,7 +90,8 @@ async def supervise(
 
 def namespace_tags(site: SiteConfig) -> list[Tag]:
     """Every tag the gateway registers: the site's own and the analytics' derived tags."""
-    return [*site.tags(), *anomaly_derived_tags(site), *efficiency_derived_tags(site)]
+    return [*site.tags(), *anomaly_derived_tags(site), *efficiency_derived_tags(site),
+            *health_derived_tags(site)]
 
 
 def gateway_id_of(site: SiteConfig) -> str:
@@ -207,6 +209,10 @@ class Gateway:
             efficiency_task = None if not efficiency else group.create_task(efficiency.run(
                 self.bus.subscribe("efficiency", durable=True, maxsize=1024), self.bus.publish,
                 lambda batch: self._emit_samples("analytics-efficiency", batch)))
+            health_task = None if not self.site.health.assets else group.create_task(
+                HealthEngine(self.site, registry).run(
+                    self.bus.subscribe("health", durable=True, maxsize=1024), self.bus.publish,
+                    lambda batch: self._emit_samples("analytics-health", batch)))
             sensors_task = None if self.site.integrity is None else group.create_task(
                 run_sensor_integrity(
                     self.site.integrity, registry, prefix=f"{self.site.enterprise}/"
@@ -248,6 +254,9 @@ class Gateway:
         if efficiency_task is not None and efficiency_task.result().unpublished:
             await asyncio.to_thread(self.historian.write_events,
                                     efficiency_task.result().unpublished)
+        if health_task is not None and health_task.result().unpublished:
+            await asyncio.to_thread(self.historian.write_events,
+                                    health_task.result().unpublished)
         if webhook is not None:
             webhook.outbox.close()  # what is undelivered waits there for the next start
         self.report.samples_published = self.bus.published_samples

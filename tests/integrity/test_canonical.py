@@ -70,7 +70,7 @@ samples = st.integers(min_value=0, max_value=50).flatmap(
 )
 names = st.text(
     alphabet=st.characters(
-        min_codepoint=0x20, blacklist_characters="\x7f", blacklist_categories=("Cs",)
+        min_codepoint=0x20, exclude_characters="\x7f", exclude_categories=["Cs"]
     ),
     min_size=1, max_size=30,
 )

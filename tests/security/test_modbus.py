@@ -152,7 +152,7 @@ def test_modbus_on_another_port_is_recognised_by_content(tmp_path: Path, port: i
     for tid in range(1, 4):
         frames += [conv.send(True, read_request(tid)),
                    conv.send(False, registers_response(tid, [tid, tid]))]
-    events, summary = monitor(write_pcap(tmp_path / "c.pcap", frames))
+    events, _ = monitor(write_pcap(tmp_path / "c.pcap", frames))
     assert len(modbus_fields(events)) == 6
 
 
@@ -160,7 +160,7 @@ def test_http_on_another_port_is_not_taken_for_modbus(tmp_path: Path) -> None:
     conv = TcpConversation(Endpoint("10.0.0.2", 50123), Endpoint("10.0.0.1", 8080))
     frames = [*conv.handshake(), conv.send(True, b"GET / HTTP/1.1\r\nHost: plc\r\n\r\n"),
               conv.send(False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")]
-    events, summary = monitor(write_pcap(tmp_path / "c.pcap", frames))
+    events, _ = monitor(write_pcap(tmp_path / "c.pcap", frames))
     assert modbus_fields(events) == []
     assert {getattr(e, "protocol", None) for e in events} == {"http"}
 

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from isthmus.bus import Bus
 from isthmus.cli.history import events_command
+from isthmus.config import SiteConfigError, load_site
 from isthmus.config.schema import SiteConfig
 from isthmus.config.security import SecurityMonitorConfig
 from isthmus.gateway import Gateway
@@ -34,7 +35,7 @@ from isthmus.security.detect import Baseline
 from isthmus.security.platform import PlatformMonitor, PlatformMonitorError, site_filter
 from isthmus.sim import Plant, SimulatorServer
 from isthmus.sim.attack import ATTACKS, INTRUDER, run_attack
-from tests.security.loopback import plant_on
+from tests.security.loopback import EXAMPLE, plant_on
 
 BASE = "127.0.93."
 PLAN = replace(ATTACKS["attack-modbus"], units=range(0, 4), pause_s=0.05)
@@ -326,6 +327,15 @@ def test_a_bad_section_is_refused_with_the_reason(section: dict[str, Any],
                                                   message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         SecurityMonitorConfig.model_validate(section)
+
+
+def test_a_bad_section_in_a_site_file_is_reported_with_its_line(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text() + "security_monitor:\n  iface: lo\n  settle: soon\n"
+    (tmp_path / "site.yaml").write_text(text)
+    line = len(text.splitlines())
+    with pytest.raises(SiteConfigError, match=rf"site.yaml:{line}:\d+: "
+                                              r"security_monitor\.settle: 'soon' is not a"):
+        load_site(tmp_path / "site.yaml")
 
 
 def test_absent_section_is_off_and_the_default_filter_is_the_device_hosts() -> None:

@@ -11,6 +11,7 @@ from isthmus.cli.alarms import alarms_command
 from isthmus.cli.analytics import analytics_group
 from isthmus.cli.assets import assets_command
 from isthmus.cli.efficiency import energy_command, oee_command, spc_command
+from isthmus.cli.health import health_command
 from isthmus.cli.history import events_command, query_command, tags_command
 from isthmus.cli.ledger import ledger_group
 from isthmus.cli.monitor import monitor_command
@@ -45,3 +46,4 @@ main.add_command(analytics_group)
 main.add_command(oee_command)
 main.add_command(energy_command)
 main.add_command(spc_command)
+main.add_command(health_command)

@@ -4,30 +4,15 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["SecurityMonitorConfig", "seconds"]
+from isthmus.config.durations import Duration
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+__all__ = ["SecurityMonitorConfig"]
 
-
-def seconds(value: object) -> float:
-    """Seconds from a number or a duration such as `90s`, `15m`, `1h`, `1h30m`, `500ms`."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration")
-    if isinstance(value, int | float):
-        return float(value)
-    text = value.strip().replace(" ", "") if isinstance(value, str) else ""
-    parts = _PART.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"{value!r} is not a duration: give seconds or e.g. '3s', '15m', "
-                         "'1h', '1h30m'")
-    return sum(float(n) * _UNITS[u] for n, u in parts)
 
 
 def _network(cidr: str) -> str:
@@ -46,7 +31,7 @@ def _host_port(target: str) -> str:
     return target
 
 
-Seconds = Annotated[float, BeforeValidator(seconds)]
+Seconds = Duration
 Network = Annotated[str, AfterValidator(_network)]
 
 

@@ -52,5 +52,6 @@ def test_public_api_is_what_all_says() -> None:
 
     assert sorted(modbus.__all__) == sorted(
         name for name in vars(modbus) if not name.startswith("_")
-        and name not in {"adapter", "breaker", "codec", "connector", "decoding", "errors", "fingerprint",
-                         "health", "planner", "poller", "ratelimit", "rbe", "scheduler"})
+        and name not in {"adapter", "breaker", "codec", "connector", "decoding", "errors",
+                         "fingerprint", "health", "planner", "poller", "ratelimit", "rbe",
+                         "scheduler"})

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from asyncua import Server, ua
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 # asyncua warns that test certificates lack an application URI and host name
@@ -50,6 +50,20 @@ def self_signed(common_name: str, *, days: int = 365) -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
 
 
+def rsa_self_signed(common_name: str) -> tuple[bytes, bytes]:
+    """A DER certificate and its PKCS#8 DER RSA key: what asyncua's secure policies need."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(start + dt.timedelta(days=30))
+            .sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.DER),
+            key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()))
+
+
 async def set_build(server: Server, build: Build) -> None:
     await server.set_build_info(build.product_uri, build.manufacturer_name,
                                 build.product_name, build.software_version,
@@ -58,12 +72,17 @@ async def set_build(server: Server, build: Build) -> None:
 
 @asynccontextmanager
 async def opcua_server(port: int, *, build: Build = Build(),
-                       certificate: bytes | None = None) -> AsyncIterator[Server]:
-    """A running server at opc.tcp://127.0.0.1:`port`/ with security mode None only."""
+                       certificate: bytes | None = None,
+                       secure_only_key: bytes | None = None) -> AsyncIterator[Server]:
+    """A running server at opc.tcp://127.0.0.1:`port`/ with security mode None only, or,
+    given the certificate's private key in `secure_only_key`, Basic256Sha256 only."""
     server = Server()
     await server.init()
     server.set_endpoint(f"opc.tcp://127.0.0.1:{port}/")
-    server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+    server.set_security_policy([ua.SecurityPolicyType.NoSecurity] if secure_only_key is None
+                               else [ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
+    if secure_only_key is not None:
+        await server.load_private_key(secure_only_key, format="der")
     server.disable_clock()  # its 1 s CurrentTime loop would make every stop take 1 s
     if certificate is not None:
         await server.load_certificate(certificate, format="der")

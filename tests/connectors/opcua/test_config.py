@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from isthmus.config.schema import SiteConfig
 from isthmus.connectors.opcua import build_config_watches
 
-MODBUS = {"name": "line1-plc", "host": "127.0.0.1",
+MODBUS: dict[str, object] = {"name": "line1-plc", "host": "127.0.0.1",
           "units": [{"unit_id": 1, "path": "packaging/line1/cell1/plc"}]}
 
 
@@ -50,3 +52,18 @@ def test_one_watch_per_server_with_config_integrity() -> None:
     config = site(server(), server(name="historian-ua", config_integrity=None))
     watches = build_config_watches(config)
     assert [w.name for w in watches] == ["opcua:scada"]
+
+
+@given(st.from_regex(r"[a-z0-9][a-z0-9.-]{0,30}", fullmatch=True),
+       st.integers(min_value=0, max_value=99999), st.sampled_from(["", "/", "/ua/server"]))
+def test_an_endpoint_is_accepted_exactly_when_its_port_is_in_range(
+        host: str, port: int, path: str) -> None:
+    endpoint = f"opc.tcp://{host}:{port}{path}"
+    try:
+        (watched,) = site(server(endpoint=endpoint)).opcua_servers
+    except ValidationError as exc:
+        assert not 1 <= port <= 65535, exc
+        assert "out of range 1–65535" in str(exc)
+    else:
+        assert 1 <= port <= 65535
+        assert watched.endpoint == endpoint

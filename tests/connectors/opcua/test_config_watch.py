@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-from isthmus.config.schema import OpcUaServerConfig
+from isthmus.config.schema import OpcUaConfigIntegrityConfig, OpcUaServerConfig
 from isthmus.connectors.opcua import OpcUaConfigWatch
-from isthmus.model import Event, EventKind, Severity
+from isthmus.model import Event, EventKind, SampleBatch, Severity
 from tests.connectors.opcua.opcua_test_server import (
     Build,
     free_port,
@@ -24,8 +24,13 @@ ASSET = "acme/lyon/packaging/line1/cell1/scada"
 def watch_of(port: int, *, every: float = 3600.0) -> OpcUaConfigWatch:
     server = OpcUaServerConfig(name="line1-scada", endpoint=f"opc.tcp://127.0.0.1:{port}/",
                                asset="packaging/line1/cell1/scada",
-                               config_integrity={"every": every, "timeout": 1.0})
+                               config_integrity=OpcUaConfigIntegrityConfig(
+                                   every=every, timeout=1.0))
     return OpcUaConfigWatch(server, ASSET, first_retry_s=0.05)
+
+
+async def no_samples(batch: SampleBatch) -> None:
+    raise AssertionError("the configuration watch emits no samples")
 
 
 class Recorder:
@@ -103,7 +108,7 @@ async def test_a_restart_with_another_certificate_is_a_change_naming_it() -> Non
 async def test_an_unreachable_server_is_one_event_then_retried_until_it_answers() -> None:
     port, seen = free_port(), Recorder()
     watch = watch_of(port, every=0.5)  # the backoff's cap
-    task = asyncio.create_task(watch.run(Recorder(), seen))
+    task = asyncio.create_task(watch.run(no_samples, seen))
     try:
         while watch.health().failures < 3:  # several retries, backing off
             await asyncio.sleep(0.05)

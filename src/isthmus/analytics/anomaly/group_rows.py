@@ -6,6 +6,8 @@ per batch instead of a membership test per group)."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import numpy.typing as npt
 
@@ -22,7 +24,8 @@ _BAD = np.uint32(0x80000000)
 
 def _good(batch: SampleBatch) -> npt.NDArray[np.bool_]:
     # bad-quality samples (OPC UA severity bit set) say nothing about the process
-    return (batch.quality & _BAD) == 0
+    good: npt.NDArray[np.bool_] = (batch.quality & _BAD) == 0
+    return good
 
 
 def _column_table(tag_ids: npt.NDArray[np.int32], size: int) -> Ints:
@@ -109,15 +112,15 @@ class GroupRouter:
             parts = []
             for table in self._tables:
                 column = _lookup(table, batch.tag_id)
-                mine = (column >= 0) & good
-                parts.append((batch.ts[mine], column[mine], batch.value[mine]))
+                member = (column >= 0) & good
+                parts.append((batch.ts[member], column[member], batch.value[member]))
             return parts
         group = _lookup(self._group_of, batch.tag_id)
-        mine = np.flatnonzero((group >= 0) & good)
+        mine = np.flatnonzero((group >= 0) & good)  # indices into the batch
         order = mine[np.argsort(group[mine], kind="stable")]
         ordered = group[order]
         bounds = np.searchsorted(ordered, np.arange(self._groups + 1))
         ts, value = batch.ts[order], batch.value[order]
         column = self._column_of[batch.tag_id[order]]
         return [(ts[a:b], column[a:b], value[a:b])
-                for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+                for a, b in itertools.pairwise(bounds.tolist())]

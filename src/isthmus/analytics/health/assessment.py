@@ -15,7 +15,7 @@ from isthmus.analytics.health.zones import ISO10816_ZONES, HealthScale
 from isthmus.config.health import AssetHealthConfig, signal_path
 from isthmus.model import Event, EventKind, Severity
 
-__all__ = ["AssetAssessment", "AssetHealth", "MAX_RUL_HOURS"]
+__all__ = ["MAX_RUL_HOURS", "AssetAssessment", "AssetHealth", "anomaly_health"]
 
 S = 1_000_000_000
 HOUR_NS = 3600 * S
@@ -107,7 +107,10 @@ class AssetAssessment:
         ends, levels = self.history.series()
         fit = None
         if ends.size >= 6:
-            fit = fit_trend((ends - end) / HOUR_NS, levels, threshold=self.threshold)
+            previous = None if self.latest is None or self.latest.fit is None else (
+                self.latest.fit.model)
+            fit = fit_trend((ends - end) / HOUR_NS, levels, threshold=self.threshold,
+                            previous=previous)
         level = float(levels[-1])
         parts = {self.degradation_path.rsplit("/", 1)[-1]: self.scale(level)}
         for path, (scale, history) in self.signals.items():

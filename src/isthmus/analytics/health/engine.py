@@ -68,11 +68,12 @@ class HealthEngine:
                 anomaly_path=None if group is None else score_tag_path(site, group)))
         self._roles: dict[int, list[tuple[int, AssetAssessment, str]]] = {}
         for asset in self.assets:
-            watched = [(_GATE, asset.running_path), (_DEGRADATION, asset.degradation_path),
-                       *((_SIGNAL, p) for p in asset.signals), (_ANOMALY, asset.anomaly_path)]
-            for role, path in watched:
-                if path is not None and path in registry:
-                    self._roles.setdefault(registry.id_of(path), []).append((role, asset, path))
+            watched: list[tuple[int, str | None]] = [
+                (_GATE, asset.running_path), (_DEGRADATION, asset.degradation_path),
+                *((_SIGNAL, p) for p in asset.signals), (_ANOMALY, asset.anomaly_path)]
+            for role, tag in watched:
+                if tag is not None and tag in registry:
+                    self._roles.setdefault(registry.id_of(tag), []).append((role, asset, tag))
         size = max(self._roles, default=-1) + 1
         self._watched = np.zeros(size, dtype=bool)
         self._watched[list(self._roles)] = True

@@ -24,6 +24,8 @@ Vector = npt.NDArray[np.float64]
 #: standard normal quantile of 0.9: an 80 % two-sided interval
 Z_80 = 1.2815515655446004
 MIN_POINTS = 6
+#: the previous model's extrapolation error is weighted by this when choosing
+SWITCH = 0.8
 
 
 class TrendModel(enum.StrEnum):
@@ -99,16 +101,20 @@ def _crossing(line: Line, target: float) -> float:
     return (target - line.intercept) / line.slope
 
 
-def fit_trend(t: Vector, y: Vector, *, threshold: float) -> TrendFit:
+def fit_trend(t: Vector, y: Vector, *, threshold: float,
+              previous: TrendModel | None = None) -> TrendFit:
     """Fit the better of a linear and an exponential trend to (t hours ≤ 0, level y) and
-    extrapolate to `threshold` (a level above the current one: degradation rises)."""
+    extrapolate to `threshold` (a level above the current one: degradation rises). The
+    `previous` model is kept unless the other extrapolates clearly better (by `SWITCH`), so
+    the estimate does not jump between models from one step to the next."""
     if t.size < MIN_POINTS:
         raise ValueError(f"trend: need at least {MIN_POINTS} points, got {t.size}")
     exponential_ok = bool(np.all(y > 0)) and threshold > 0
     fits = [_fit(TrendModel.LINEAR, t, y, threshold)]
     if exponential_ok:
         fits.append(_fit(TrendModel.EXPONENTIAL, t, y, threshold))
-    best = min(fits, key=lambda fit: _extrapolation_error(fit.model, t, y))
+    best = min(fits, key=lambda fit: _extrapolation_error(fit.model, t, y)
+               * (SWITCH if fit.model == previous else 1.0))
     # the interval also spans the other model's: which shape the wear follows is uncertain
     return replace(best, rul_low=min(f.rul_low for f in fits),
                    rul_high=max(f.rul_high for f in fits))

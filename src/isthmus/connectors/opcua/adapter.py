@@ -19,7 +19,7 @@ from asyncua.common.sql_injection import SqlInjectionError
 from asyncua.crypto import uacrypto
 from asyncua.ua import uaerrors
 from asyncua.ua.object_ids import ObjectIds
-from asyncua.ua.uaprotocol_auto import BuildInfo
+from asyncua.ua.uaprotocol_auto import BuildInfo, EndpointDescription, MessageSecurityMode
 
 from isthmus.connectors.opcua.errors import (
     OpcUaConnectionError,
@@ -60,7 +60,7 @@ def map_asyncua_error(exc: BaseException, where: str) -> OpcUaError:
     if isinstance(exc, OpcUaError):
         return exc
     if isinstance(exc, TimeoutError | uaerrors.BadTimeout):
-        return OpcUaTimeout(f"{where}: no response ({exc or 'timeout'})")
+        return OpcUaTimeout(f"{where}: no response ({str(exc) or 'timed out'})")
     if isinstance(exc, (OSError, EOFError, *_LINK_DOWN)):
         return OpcUaConnectionError(f"{where}: {exc.__class__.__name__}: {exc}")
     for cls in type(exc).__mro__:
@@ -101,6 +101,7 @@ class OpcUaClientAdapter:
             .connect_and_get_server_endpoints()
         certificates = tuple(bytes(e.ServerCertificate) for e in endpoints
                              if e.ServerCertificate)
+        self._check_security_mode_none(endpoints)
         async with Client(self.endpoint, timeout=self.timeout) as client:
             node = client.get_node(ObjectIds.Server_ServerStatus_BuildInfo)
             info = await node.read_value()
@@ -114,6 +115,16 @@ class OpcUaClientAdapter:
                       "build_number": _text(info.BuildNumber),
                       "build_date": _text(info.BuildDate)}
         return ServerIdentity(build_info, certificates)
+
+
+    def _check_security_mode_none(self, endpoints: list[EndpointDescription]) -> None:
+        if any(e.SecurityMode == MessageSecurityMode.None_ for e in endpoints):
+            return
+        offered = ", ".join(sorted({f"{e.SecurityPolicyUri.rsplit('#', 1)[-1]}/"
+                                    f"{e.SecurityMode.name}" for e in endpoints})) or "none"
+        raise OpcUaProtocolError(
+            f"OPC UA server {self.endpoint}: no endpoint with security mode None (offered: "
+            f"{offered}); the configuration watch reads BuildInfo over security mode None only")
 
 
 def _reraise_swallowed_cancel() -> None:

@@ -125,7 +125,7 @@ def _var(out: S7Message, param: bytes, data: bytes, base: int,
                 out.items.append({"syntax_id": param[pos + 2] if size else None})
             pos += 2 + size
     elif request is not None:
-        out.items = [dict(item) for item in request.items]
+        out.items = request.items          # shared: never changed once made
     if out.items and "byte" in out.items[0]:
         out.detail["area"] = out.items[0]["area"]
         out.detail["db"] = out.items[0]["db"]
