@@ -1,9 +1,11 @@
 """Analytics benchmark: every streaming analytic on 5,000 tags at 1 Hz (50 lines of 100 tags:
 a filler's fill weight, state, counters and kWh meter, and 95 sensors), fed one 1-second
 batch at a time: SPC (an X̄-R chart per line), OEE and energy per line, the ISA-18.2 alarm
-engine (20 HI alarms per line) and, when the package has them, the anomaly detectors (a
-robust-z group of 20 sensors and a PCA group of 5 per line). Reports samples/s per core
-(single thread), the time each component takes, and the process RSS over simulated time.
+engine (20 HI alarms per line), the anomaly detectors (a robust-z group of 20 sensors and a
+PCA group of 5 per line) and the health engine (one asset per line: a degradation sensor
+with a 4-hour trend at 1-minute steps, a second signal and a running gate). Reports samples/s
+per core (single thread), the time each component takes, and the process RSS over simulated
+time.
 
 Baseline, same run: a naive pandas recomputation over a sliding window (each second, the
 last `--window` seconds are concatenated and per-tag mean/std/min/max recomputed, and the
@@ -39,7 +41,7 @@ SENSORS = PER_LINE - 5
 
 
 def site_of(lines: int, *, anomaly: bool) -> SiteConfig:
-    devices, spc, oee, meters, alarms, groups = [], [], [], [], [], []
+    devices, spc, oee, meters, alarms, groups, assets = [], [], [], [], [], [], []
     for i in range(lines):
         line = f"packaging/line{i}"
         filler = {"fill_weight": {"address": 0, "type": "float32"},
@@ -65,6 +67,11 @@ def site_of(lines: int, *, anomaly: bool) -> SiteConfig:
                     "tags": [f"{line}/sensors/rack/s{k:02d}" for k in range(20, 40)]},
                    {"name": f"l{i}-pca", "method": "pca",
                     "tags": [f"{line}/sensors/rack/s{k:02d}" for k in range(40, 45)]}]
+        assets.append({"asset": f"{line}/sensors/rack", "anomaly": f"l{i}-pca",
+                       "degradation": {"tag": "s50", "threshold": 90, "healthy": 50,
+                                       "window": "4h", "resolution": "1m", "horizon": "24h",
+                                       "running": f"{line}/filler/filler/state"},
+                       "signals": [{"tag": "s51", "healthy": 50, "limit": 80}]})
     data: dict[str, Any] = {"enterprise": "acme", "site": "bench", "devices": devices,
                             "alarms": alarms, "timezone": "Europe/Paris",
                             "shifts": [{"name": "a", "start": "06:00"},
@@ -74,6 +81,7 @@ def site_of(lines: int, *, anomaly: bool) -> SiteConfig:
                             "energy": {"meters": meters}}
     if anomaly:
         data["analytics"] = {"anomaly": groups}
+        data["health"] = {"assets": assets}
     return SiteConfig.model_validate(data)
 
 
@@ -145,6 +153,18 @@ def build(lines: int) -> tuple[SiteConfig, TagRegistry, dict[str, Callable[[Samp
             return events
 
         components["anomaly"] = anomaly_update
+        from isthmus.analytics.health import HealthEngine, health_derived_tags
+
+        for tag in health_derived_tags(site):
+            registry.intern(tag)
+        health = HealthEngine(site, registry)
+
+        def health_update(batch: SampleBatch) -> list[Event]:
+            events = health.update(batch)
+            health.derived.take()  # the figures the gateway publishes to the historian
+            return events
+
+        components["health"] = health_update
     return site, registry, components
 
 

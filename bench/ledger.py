@@ -3,9 +3,10 @@ receiver verification and sequence check, Merkle append, leaves + blocks + rollu
 historian, checkpoints) and a full `verify_ledger`, against the plain historian `write` of
 the same batches, bare SHA-256 over the same canonical bytes and the cryptographic floor of
 hash-then-sign (SHA-256 at both ends, one Ed25519 signature and one verification of the 40-byte
-signed message per batch), all in the same run (SQLite).
+signed message per batch; version-1 signing of the whole bytes for comparison), all in the
+same run (SQLite).
 
-    .venv/bin/python bench/ledger.py [--samples 10000000] [--per-write 10]
+    .venv/bin/python bench/ledger.py [--samples 10000000] [--per-write 10] [--batch 1000]
 
 Batches are generated, signed and written group by group, so memory stays flat at 10 M.
 """
@@ -36,14 +37,14 @@ from isthmus.model import SampleBatch, Tag
 S = 1_000_000_000
 T0 = 1_750_000_000 * S
 TAGS = 100
-STEPS = 10  # 100 tags x 10 timestamps = 1,000 samples per batch
+STEPS = 10  # by default 100 tags x 10 timestamps = 1,000 samples per batch (--batch)
 SINGLE_CAP = 500  # batches for the slow 1-batch-per-transaction baseline
 
 
-def make_batch(k: int, rng: np.random.Generator) -> SampleBatch:
-    ts = T0 + np.repeat(np.arange(k * STEPS, (k + 1) * STEPS, dtype=np.int64), TAGS) * S
-    return SampleBatch.of(np.tile(np.arange(1, TAGS + 1), STEPS), ts,
-                          rng.normal(size=TAGS * STEPS).round(3), None, ts + 2_000_000)
+def make_batch(k: int, rng: np.random.Generator, steps: int = STEPS) -> SampleBatch:
+    ts = T0 + np.repeat(np.arange(k * steps, (k + 1) * steps, dtype=np.int64), TAGS) * S
+    return SampleBatch.of(np.tile(np.arange(1, TAGS + 1), steps), ts,
+                          rng.normal(size=TAGS * steps).round(3), None, ts + 2_000_000)
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -63,6 +64,7 @@ def open_store(folder: Path, name: str) -> LedgerHistorian:
 class Times:
     sha: float = 0.0
     floor: float = 0.0
+    v1: float = 0.0
     plain: float = 0.0
     single: float = 0.0
     sign: float = 0.0
@@ -88,8 +90,18 @@ def crypto_floor(identity: GatewayIdentity, payloads: list[bytes]) -> None:
         assert ok
 
 
+def version_1_crypto(identity: GatewayIdentity, payloads: list[bytes]) -> None:
+    """The same with signed-message version 1, for comparison: Ed25519 over the whole
+    canonical bytes at both ends, and the receiver's leaf hash for the log."""
+    verifier = identity.verifier
+    for payload in payloads:
+        ok = verifier.verify(payload, identity.sign(payload))
+        assert ok
+        leaf_hash(payload)
+
+
 def ingest(count: int, per_write: int, folder: Path, identity: GatewayIdentity,
-           times: Times) -> tuple[LedgerHistorian, int]:
+           times: Times, steps: int) -> tuple[LedgerHistorian, int]:
     """Feed `count` batches, `per_write` at a time, through every path; return the ledger's
     historian and the canonical size of one batch."""
     rng = np.random.default_rng(11)
@@ -99,7 +111,8 @@ def ingest(count: int, per_write: int, folder: Path, identity: GatewayIdentity,
     signer = BatchSigner(identity)
     leaf_bytes = 0
     for first in range(0, count, per_write):
-        batches = [make_batch(k, rng) for k in range(first, min(first + per_write, count))]
+        batches = [make_batch(k, rng, steps)
+                   for k in range(first, min(first + per_write, count))]
         with times.clock("sign"):
             signed = [signer.sign("plc", b) for b in batches]
         payloads = [s.envelope().payload for s in signed]
@@ -109,6 +122,8 @@ def ingest(count: int, per_write: int, folder: Path, identity: GatewayIdentity,
                 hashlib.sha256(b"\x00" + payload).digest()
         with times.clock("floor"):
             crypto_floor(identity, payloads)
+        with times.clock("v1"):
+            version_1_crypto(identity, payloads)
         with times.clock("plain"):
             plain.write(SampleBatch.concat(signed))
         if times.single_batches < SINGLE_CAP:
@@ -133,15 +148,21 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10_000_000)
     parser.add_argument("--per-write", type=int, default=10,
                         help="leaves per historian transaction (the sink coalesces)")
+    parser.add_argument("--batch", type=int, default=TAGS * STEPS,
+                        help=f"samples per batch, a multiple of {TAGS} (one per tag and time)")
     args = parser.parse_args()
-    count = args.samples // (TAGS * STEPS)
-    n = count * TAGS * STEPS
+    if args.batch < TAGS or args.batch % TAGS:
+        parser.error(f"--batch {args.batch} must be a positive multiple of {TAGS}")
+    steps = args.batch // TAGS
+    count = args.samples // args.batch
+    n = count * args.batch
     identity = GatewayIdentity.generate("bench-gw")
-    print(f"{count:,} batches of {TAGS * STEPS:,} samples = {n:,} samples; "
+    print(f"{count:,} batches of {args.batch:,} samples = {n:,} samples; "
           f"{args.per_write} leaves per transaction; SQLite, synchronous=FULL\n")
     times = Times()
     with tempfile.TemporaryDirectory() as tmp:
-        historian, leaf_bytes = ingest(count, args.per_write, Path(tmp), identity, times)
+        historian, leaf_bytes = ingest(count, args.per_write, Path(tmp), identity, times,
+                                         steps)
         report: list[VerifyReport] = []
         t_full = timed(lambda: report.append(
             verify_ledger(historian, {identity.gateway_id: identity.verifier})))
@@ -152,7 +173,7 @@ def main() -> None:
                                            checkpoints[-1].note, [identity.verifier])
         block_rows = historian.sample_count(), len(historian.ledger_blocks(0, None))
         historian.close()
-    print_table(times, t_full, n, count)
+    print_table(times, t_full, n, args.batch)
     t_ledger = times.sign + times.admit + times.store
     print(f"\n  ledger path / plain write = {t_ledger / times.plain:.2f}x; the ledger's share "
           f"of ingest time = {(t_ledger - times.plain) / t_ledger:.0%} (of which sign + "
@@ -180,12 +201,13 @@ def main() -> None:
           f"({32 * len(consistency['consistency_proof'])} B)")
 
 
-def print_table(times: Times, t_full: float, n: int, count: int) -> None:
+def print_table(times: Times, t_full: float, n: int, batch: int) -> None:
     t_ledger = times.sign + times.admit + times.store
-    single_n = times.single_batches * TAGS * STEPS
+    single_n = times.single_batches * batch
     rows = [
         ("baseline: SHA-256 of the canonical bytes", times.sha, n),
         ("baseline: crypto floor (2 x SHA-256, sign + verify 40 B)", times.floor, n),
+        ("  for comparison: version-1 signing (sign + verify all bytes, SHA)", times.v1, n),
         ("baseline: plain historian write (no ledger)", times.plain, n),
         (f"baseline: plain write, 1 batch per transaction (first {single_n:,})", times.single,
          single_n),
@@ -197,7 +219,7 @@ def print_table(times: Times, t_full: float, n: int, count: int) -> None:
     ]
     print(f"  {'step':<66}{'seconds':>9}{'samples/s':>13}{'leaves/s':>11}")
     for name, seconds, samples in rows:
-        leaves = samples // (TAGS * STEPS)
+        leaves = samples // batch
         print(f"  {name:<66}{seconds:9.2f}{samples / seconds:13,.0f}{leaves / seconds:11,.0f}")
 
 

@@ -173,7 +173,8 @@ def test_history_is_bounded_by_the_window() -> None:
     ({"iso10816": None, "threshold": None}, "give `threshold` or `iso10816`"),
     ({"window": "30m"}, "at least 6 `resolution` steps"),
     ({"tag": "bearing_vibraton"}, "did you mean"),
-    ({"model": "learned"}, "trend"),
+    ({"model": "learned"}, "needs `model_file` and `sensors`"),
+    ({"model": "magic"}, "'trend' or 'learned'"),
 ])
 def test_site_file_mistakes_are_named(degradation: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):

@@ -112,8 +112,10 @@ iterations_option = click.option(
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write unit, predicted RUL, interval low/high and true RUL as CSV.")
 @iterations_option
+@click.option("--save", "save_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the trained model, for `health:` assets with `model: learned`.")
 def rul_command(train_path: Path, test_path: Path, truth_path: Path, cap: float, seed: int,
-                out_path: Path | None, iterations: int) -> None:
+                out_path: Path | None, iterations: int, save_path: Path | None) -> None:
     """Train on run-to-failure histories, predict the RUL at the last cycle of each test
     unit, and print RMSE, the PHM08 score and the training / prediction times."""
     try:
@@ -127,6 +129,9 @@ def rul_command(train_path: Path, test_path: Path, truth_path: Path, cap: float,
         predicted = time.perf_counter()
     except RulError as exc:
         raise click.ClickException(str(exc)) from exc
+    if save_path is not None:
+        from isthmus.analytics.health.learned import save_rul_model
+        save_rul_model(model, save_path)
     if out_path is not None:
         with out_path.open("w", encoding="utf-8") as out:
             out.write("unit,rul,low,high,truth\n")

@@ -34,7 +34,8 @@ COLUMNS = ["asset", "health", "rul_h", "rul_low_h", "rul_high_h", "worst_signal"
 
 def _replay(historian: Historian, engine: HealthEngine, start_ns: int, end_ns: int) -> None:
     paths = sorted({p for a in engine.assets for p in
-                    (a.degradation_path, a.running_path, a.anomaly_path, *a.signals)
+                    (a.degradation_path, a.running_path, a.anomaly_path, *a.signals,
+                     *a.inputs)
                     if p is not None})
     for event in historian.events(start_ns, end_ns, limit=100_000):
         engine.observe(event)  # anomaly thresholds
@@ -58,7 +59,7 @@ def _row(path: str, health: AssetHealth | None, threshold: float) -> list[object
     rul = health.rul_hours()
     fit = health.fit
     return [path, health.index, *(rul if rul is not None else (None, None, None)),
-            health.worst, fit.model.value if fit else None,
+            health.worst, health.model,
             round(fit.slope_per_hour, 6) if fit else None, round(health.level, 4), threshold,
             format_ts(health.ts)]
 

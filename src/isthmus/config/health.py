@@ -62,8 +62,13 @@ class DegradationConfig(_Strict):
         default=None, description="failure level; default: the ISO 10816 zone C/D boundary")
     iso10816: Iso10816Class | None = None
     healthy: float = Field(default=0.0, description="level of a new machine (health 100)")
-    model: Literal["trend"] = Field(
-        default="trend", description="trend extrapolation (the only model so far)")
+    model: Literal["trend", "learned"] = Field(
+        default="trend", description="trend extrapolation, or a model learned on "
+        "run-to-failure histories (`model_file`, `sensors`)")
+    model_file: str | None = Field(
+        default=None, description="learned: a file from `isthmus analytics rul --save`")
+    sensors: list[str] = Field(
+        default=[], description="learned: the tags of the model's sensor columns, in order")
     horizon: Annotated[Seconds, Field(gt=0)] = 7 * 86400.0
     window: Annotated[Seconds, Field(gt=0)] = 2 * 86400.0
     resolution: Annotated[Seconds, Field(gt=0)] = 600.0
@@ -73,6 +78,9 @@ class DegradationConfig(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> DegradationConfig:
+        if self.model == "learned" and (self.model_file is None or not self.sensors):
+            raise ValueError(f"degradation of {self.tag}: model `learned` needs `model_file` "
+                             "and `sensors` (the tags of the model's sensor columns)")
         if self.threshold is None and self.iso10816 is None:
             raise ValueError(f"degradation of {self.tag}: give `threshold` or `iso10816`")
         if self.window < 6 * self.resolution:
@@ -121,7 +129,8 @@ def check_health_references(health: HealthConfig, prefix: str, known: Collection
         if path in seen:
             raise ValueError(f"{where}: asset listed twice")
         seen.add(path)
-        tags = [item.degradation.tag, *(s.tag for s in item.signals)]
+        tags = [item.degradation.tag, *(s.tag for s in item.signals),
+                *item.degradation.sensors]
         if item.degradation.running is not None:
             tags.append(item.degradation.running)
         for tag in tags:

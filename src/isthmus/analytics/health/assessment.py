@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from isthmus.analytics.health.learned import LearnedLife, load_rul_model
 from isthmus.analytics.health.level_history import LevelHistory
-from isthmus.analytics.health.trend import TrendFit, fit_trend
+from isthmus.analytics.health.trend import MIN_POINTS, TrendFit, fit_trend
 from isthmus.analytics.health.zones import ISO10816_ZONES, HealthScale
 from isthmus.config.health import AssetHealthConfig, signal_path
 from isthmus.model import Event, EventKind, Severity
@@ -23,6 +25,9 @@ HOUR_NS = 3600 * S
 MAX_RUL_HOURS = 87_600.0
 #: after an event, the RUL must rise above this share of the horizon to arm the next one
 REARM = 1.2
+#: steps kept of the other signals: a batch can close several steps at once, each assessed
+#: with the other signals' levels of its own step
+_KEPT = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +40,17 @@ class AssetHealth:
     worst: str  # signal name (or `anomaly:<group>`) that sets the index
     parts: dict[str, float]  # health of each signal
     level: float  # degradation signal's level in the step just closed
-    fit: TrendFit | None
+    model: str  # the trend's `linear` / `exponential`, or `learned`
+    rul: tuple[float, float, float] | None  # hours: estimate, low, high (≤ MAX_RUL_HOURS)
+    fit: TrendFit | None  # the trend behind `rul` (None for a learned model)
 
     def rul_hours(self) -> tuple[float, float, float] | None:
-        if self.fit is None:
-            return None
-        values = sorted((self.fit.rul_low, self.fit.rul, self.fit.rul_high))
-        low, mid, high = (min(v, MAX_RUL_HOURS) for v in values)
-        return mid, low, high
+        return self.rul
+
+
+def _bounded(rul: float, low: float, high: float) -> tuple[float, float, float]:
+    lower, mid, upper = (min(v, MAX_RUL_HOURS) for v in sorted((low, rul, high)))
+    return mid, lower, upper
 
 
 def anomaly_health(score: float, threshold: float) -> float:
@@ -62,6 +70,8 @@ class AssetAssessment:
     running_path: str | None
     anomaly_path: str | None
     anomaly_threshold: float | None
+    inputs: dict[str, LevelHistory] = field(default_factory=dict)  # learned model's sensors
+    learned: LearnedLife | None = None
     running: bool = True
     anomaly_score: float | None = None
     armed: bool = True
@@ -81,15 +91,23 @@ class AssetAssessment:
         def watched(tag: str) -> str:
             return signal_path(prefix, config.asset, tag)
 
+        learned = None
+        if d.model == "learned":
+            assert d.model_file is not None  # the config checks it
+            learned = LearnedLife(load_rul_model(Path(d.model_file)), sensors=len(d.sensors),
+                                  cycle_hours=d.resolution / 3600.0)
         return cls(
             config=config, path=asset, degradation_path=watched(d.tag), threshold=threshold,
             scale=scale, history=LevelHistory(resolution_ns=step,
                                               capacity=math.ceil(d.window / d.resolution)),
             signals={watched(s.tag): (HealthScale.linear(s.healthy, s.limit),
-                                      LevelHistory(resolution_ns=step, capacity=1))
+                                      LevelHistory(resolution_ns=step, capacity=_KEPT))
                      for s in config.signals},
             running_path=None if d.running is None else watched(d.running),
-            anomaly_path=anomaly_path, anomaly_threshold=config.anomaly_threshold)
+            anomaly_path=anomaly_path, anomaly_threshold=config.anomaly_threshold,
+            inputs={watched(t): LevelHistory(resolution_ns=step, capacity=_KEPT)
+                    for t in d.sensors},
+            learned=learned)
 
     @property
     def horizon_hours(self) -> float:
@@ -101,28 +119,39 @@ class AssetAssessment:
         return [self._assess(end) for end in self.history.add(ts, values)]
 
     def add_signal(self, path: str, ts: np.ndarray, values: np.ndarray) -> None:
-        self.signals[path][1].add(ts, values)
+        if path in self.signals:
+            self.signals[path][1].add(ts, values)
+        if path in self.inputs:
+            self.inputs[path].add(ts, values)
+
+    def _remaining_life(self, end: int, ends: np.ndarray, levels: np.ndarray
+                        ) -> tuple[str, tuple[float, float, float] | None, TrendFit | None]:
+        if self.learned is not None:
+            latest = [history.level_at(end) for history in self.inputs.values()]
+            if any(v is None for v in latest):
+                return "learned", None, None
+            rul = self.learned.add_cycle(np.array(latest, dtype=np.float64))
+            return "learned", _bounded(*rul), None
+        if ends.size < max(MIN_POINTS, self.history.capacity // 4):
+            return "trend", None, None
+        fit = fit_trend((ends - end) / HOUR_NS, levels, threshold=self.threshold)
+        return fit.model.value, _bounded(fit.rul, fit.rul_low, fit.rul_high), fit
 
     def _assess(self, end: int) -> AssetHealth:
         ends, levels = self.history.series()
-        fit = None
-        if ends.size >= 6:
-            previous = None if self.latest is None or self.latest.fit is None else (
-                self.latest.fit.model)
-            fit = fit_trend((ends - end) / HOUR_NS, levels, threshold=self.threshold,
-                            previous=previous)
+        model, rul, fit = self._remaining_life(end, ends, levels)
         level = float(levels[-1])
         parts = {self.degradation_path.rsplit("/", 1)[-1]: self.scale(level)}
         for path, (scale, history) in self.signals.items():
-            if history.latest is not None:
-                parts[path.rsplit("/", 1)[-1]] = scale(history.latest)
+            if (at := history.level_at(end)) is not None:
+                parts[path.rsplit("/", 1)[-1]] = scale(at)
         if (self.anomaly_score is not None and self.anomaly_threshold is not None
                 and self.config.anomaly is not None):
             parts[f"anomaly:{self.config.anomaly}"] = anomaly_health(self.anomaly_score,
                                                                      self.anomaly_threshold)
         worst = min(parts, key=lambda name: parts[name])
         health = AssetHealth(asset=self.path, ts=end, index=round(parts[worst], 2), worst=worst,
-                             parts=parts, level=level, fit=fit)
+                             parts=parts, level=level, model=model, rul=rul, fit=fit)
         self.latest = health
         self._check_horizon(health)
         return health
@@ -134,27 +163,37 @@ class AssetAssessment:
         if not self.armed:  # re-armed once even the pessimistic bound is past the horizon
             self.armed = rul[1] > REARM * self.horizon_hours
             return
-        if rul[0] < self.horizon_hours:
+        # only a significant trend raises: even its slowest plausible slope still rises
+        if rul[0] < self.horizon_hours and rul[2] < MAX_RUL_HOURS:
             self.armed = False
             self.events.append(self._event(health))
 
     def _event(self, health: AssetHealth) -> Event:
-        assert health.fit is not None
         rul, low, high = health.rul_hours() or (0.0, 0.0, 0.0)
-        fit = health.fit
         margin = low / self.horizon_hours
         severity = (Severity.CRITICAL if margin < 0.25 else Severity.HIGH if margin < 0.5
                     else Severity.MEDIUM)
         signal = self.degradation_path.rsplit("/", 1)[-1]
-        evidence = {"asset": self.path, "tag": self.degradation_path, "model": fit.model.value,
-                    "level": fit.level, "threshold": self.threshold,
-                    "slope_per_hour": fit.slope_per_hour, "residual": fit.residual,
-                    "points": fit.points, "rul_hours": rul, "rul_low": low, "rul_high": high,
-                    "interval": 0.8, "horizon_hours": self.horizon_hours,
-                    "health_index": health.index, "worst_signal": health.worst}
+        evidence: dict[str, object] = {
+            "asset": self.path, "tag": self.degradation_path, "model": health.model,
+            "level": health.level, "threshold": self.threshold, "rul_hours": rul,
+            "rul_low": low, "rul_high": high, "horizon_hours": self.horizon_hours,
+            "health_index": health.index, "worst_signal": health.worst}
+        fit = health.fit
+        if fit is not None:
+            evidence.update({"level": fit.level, "slope_per_hour": fit.slope_per_hour,
+                             "residual": fit.residual, "points": fit.points,
+                             "interval": "Sen 80 % slope interval of the plausible trends"})
+            how = f"{fit.model.value} trend, now {fit.level:.3g}"
+        else:
+            assert self.learned is not None
+            evidence.update({"model_file": self.config.degradation.model_file,
+                             "cycles": len(self.learned),
+                             "interval": "the model's 80 % residual interval"})
+            how = f"learned model, {len(self.learned)} cycles"
         return Event(health.ts, EventKind.ALARM, severity,
                      f"{signal} of {self.path} reaches {self.threshold:g} in {rul:.1f} h "
-                     f"(80 % interval {low:.1f}–{high:.1f} h; {fit.model.value} trend, now "
-                     f"{fit.level:.3g}); horizon {self.horizon_hours:g} h",
+                     f"(interval {low:.1f}–{high:.1f} h; {how}); horizon "
+                     f"{self.horizon_hours:g} h",
                      source="health", asset=self.path, tag=self.degradation_path,
                      data={"health": evidence})

@@ -49,8 +49,9 @@ class HealthStats:
     unpublished: list[Event] = field(default_factory=list)
 
 
-# what a watched tag is to an asset; the running gate is applied before the others
-_GATE, _DEGRADATION, _SIGNAL, _ANOMALY = range(4)
+# what a watched tag is to an asset, in the order a batch is applied: the running gate
+# first, the degradation signal (whose closed steps trigger an assessment) last
+_GATE, _SIGNAL, _ANOMALY, _DEGRADATION = range(4)
 
 
 class HealthEngine:
@@ -70,7 +71,8 @@ class HealthEngine:
         for asset in self.assets:
             watched: list[tuple[int, str | None]] = [
                 (_GATE, asset.running_path), (_DEGRADATION, asset.degradation_path),
-                *((_SIGNAL, p) for p in asset.signals), (_ANOMALY, asset.anomaly_path)]
+                *((_SIGNAL, p) for p in {**asset.signals, **asset.inputs}),
+                (_ANOMALY, asset.anomaly_path)]
             for role, tag in watched:
                 if tag is not None and tag in registry:
                     self._roles.setdefault(registry.id_of(tag), []).append((role, asset, tag))

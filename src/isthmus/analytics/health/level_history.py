@@ -27,6 +27,10 @@ class LevelHistory:
     def __len__(self) -> int:
         return self._size
 
+    @property
+    def capacity(self) -> int:
+        return int(self._ends.size)
+
     def add(self, ts: Times, values: Vector) -> list[int]:
         """Add samples (in time order, as a batch delivers them); return the end times of
         the steps this closed. Samples from a step already closed are dropped."""
@@ -58,6 +62,13 @@ class LevelHistory:
         """The kept steps, oldest first: (end time, median level)."""
         order = (self._next - self._size + np.arange(self._size)) % self._ends.size
         return self._ends[order], self._levels[order]
+
+    def level_at(self, end: int) -> float | None:
+        """The level of the step ending at `end`, else of the latest kept step before it
+        (sample and hold); None if none is kept."""
+        ends, levels = self.series()
+        index = int(np.searchsorted(ends, end, side="right")) - 1
+        return float(levels[index]) if index >= 0 else None
 
     @property
     def latest(self) -> float | None:

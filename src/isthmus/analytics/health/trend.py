@@ -24,8 +24,10 @@ Vector = npt.NDArray[np.float64]
 #: standard normal quantile of 0.9: an 80 % two-sided interval
 Z_80 = 1.2815515655446004
 MIN_POINTS = 6
-#: the previous model's extrapolation error is weighted by this when choosing
-SWITCH = 0.8
+#: a model extrapolates clearly better when its error is below this share of the other's
+CLEARLY = 0.6
+#: a model whose extrapolation error is above 1 / PLAUSIBLE × the best's is left out
+PLAUSIBLE = 1 / 3
 
 
 class TrendModel(enum.StrEnum):
@@ -101,23 +103,26 @@ def _crossing(line: Line, target: float) -> float:
     return (target - line.intercept) / line.slope
 
 
-def fit_trend(t: Vector, y: Vector, *, threshold: float,
-              previous: TrendModel | None = None) -> TrendFit:
-    """Fit the better of a linear and an exponential trend to (t hours ≤ 0, level y) and
-    extrapolate to `threshold` (a level above the current one: degradation rises). The
-    `previous` model is kept unless the other extrapolates clearly better (by `SWITCH`), so
-    the estimate does not jump between models from one step to the next."""
+def fit_trend(t: Vector, y: Vector, *, threshold: float) -> TrendFit:
+    """Fit a linear and an exponential trend to (t hours ≤ 0, level y) and extrapolate to
+    `threshold` (a level above the current one: degradation rises). The model that
+    extrapolates clearly better (error below `CLEARLY` × the other's) gives the estimate,
+    else the one that crosses sooner (the cautious choice); the interval spans the slope
+    intervals of both models unless one extrapolates far worse (`PLAUSIBLE`)."""
     if t.size < MIN_POINTS:
         raise ValueError(f"trend: need at least {MIN_POINTS} points, got {t.size}")
     exponential_ok = bool(np.all(y > 0)) and threshold > 0
     fits = [_fit(TrendModel.LINEAR, t, y, threshold)]
     if exponential_ok:
         fits.append(_fit(TrendModel.EXPONENTIAL, t, y, threshold))
-    best = min(fits, key=lambda fit: _extrapolation_error(fit.model, t, y)
-               * (SWITCH if fit.model == previous else 1.0))
-    # the interval also spans the other model's: which shape the wear follows is uncertain
-    return replace(best, rul_low=min(f.rul_low for f in fits),
-                   rul_high=max(f.rul_high for f in fits))
+    errors = [_extrapolation_error(fit.model, t, y) for fit in fits]
+    best = fits[int(np.argmin(errors))]
+    if len(fits) == 2 and min(errors) >= CLEARLY * max(errors):
+        best = min(fits, key=lambda fit: fit.rul)  # neither is clearly right: cautious
+    # the interval spans every model that still extrapolates plausibly
+    plausible = [f for f, e in zip(fits, errors, strict=True) if e * PLAUSIBLE <= min(errors)]
+    return replace(best, rul_low=min(f.rul_low for f in plausible),
+                   rul_high=max(f.rul_high for f in plausible))
 
 
 def _fit(model: TrendModel, t: Vector, y: Vector, threshold: float) -> TrendFit:

@@ -30,6 +30,7 @@ _TAG_TYPES: dict[int, tuple[str, str]] = {0xC1: ("<B", "bool"), 0xC2: ("<b", "si
                                           0xC5: ("<q", "lint"), 0xC6: ("<B", "usint"),
                                           0xC7: ("<H", "uint"), 0xC8: ("<I", "udint"),
                                           0xCA: ("<f", "real"), 0xCB: ("<d", "lreal")}
+_TAG_STRUCTS = {kind: struct.Struct(fmt) for kind, (fmt, _name) in _TAG_TYPES.items()}
 _IDENTITY = struct.Struct("<HHHBBHIB")
 _MAX_VALUES = 16
 _MAX_EMBEDDED = 32
@@ -173,13 +174,12 @@ def _packets(data: bytes, base: int) -> list[bytes]:
 
 
 def _tag_values(kind: int, data: bytes, count: int) -> list[int | float] | None:
-    found = _TAG_TYPES.get(kind)
+    found = _TAG_STRUCTS.get(kind)
     if found is None:
         return None
-    fmt, _name = found
-    size = struct.calcsize(fmt)
-    n = min(count, _MAX_VALUES, len(data) // size)
-    return [struct.unpack_from(fmt, data, i * size)[0] for i in range(n)]
+    n = min(count, _MAX_VALUES, len(data) // found.size)
+    return list(struct.unpack_from(f"<{n}{found.format[1:]}", data)) if n != 1 \
+        else list(found.unpack_from(data))
 
 
 def parse_response(msg: bytes, request: CipMessage | None) -> CipMessage:
@@ -193,7 +193,8 @@ def parse_response(msg: bytes, request: CipMessage | None) -> CipMessage:
     if end > len(msg):
         raise CipError("extended status runs past the message", 3)
     out = CipMessage(service, status=status)
-    out.extended_status = list(struct.unpack_from(f"<{ext_words}H", msg, 4))
+    if ext_words:
+        out.extended_status = list(struct.unpack_from(f"<{ext_words}H", msg, 4))
     if request is not None and request.service == service:
         out.name, out.operation, out.path = request.name, request.operation, request.path
         out.detail = dict(request.detail)

@@ -223,7 +223,8 @@ class S7Session:
         is_job = len(msg) > 1 and msg[1] == 1
         request = None if is_job else self._pending.get(pdu_ref)
         parsed = _job(msg) if is_job else parse_s7comm(msg, request)
-        if parsed.is_request:
+        is_request = is_job or parsed.is_request
+        if is_request:
             request = None
             if self._pending.pop(pdu_ref, None) is None \
                     and len(self._pending) >= _MAX_PENDING:
@@ -234,7 +235,7 @@ class S7Session:
         first = parsed.items[0] if parsed.items else {}
         operation = parsed.operation
         return S7Event(
-            ts_ns, self._keys[side], "s7", "request" if parsed.is_request else "response",
+            ts_ns, self._keys[side], "s7", "request" if is_request else "response",
             operation, _SEVERITY.get(operation, Severity.LOW), len(msg), "s7comm",
             ROSCTR[parsed.rosctr], pdu_ref if is_job else parsed.pdu_ref,
             parsed.function_code, parsed.function,
