@@ -58,7 +58,7 @@ bench-monitor: $(STAMP)
 bench-ledger: $(STAMP)
 	$(BIN)/python bench/ledger.py
 
-## bench-analytics: SPC, OEE, energy, alarms and anomaly on 5,000 tags at 1 Hz, against pandas
+## bench-analytics: SPC, OEE, energy, alarms, anomaly and health on 5,000 tags at 1 Hz, against pandas
 bench-analytics: $(STAMP)
 	$(BIN)/python bench/analytics.py --hours $${HOURS:-1}
 
