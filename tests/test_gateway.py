@@ -27,9 +27,12 @@ def demo_site(host_base: str, **historian: object) -> SiteConfig:
     return site
 
 
-async def run_gateway(site: SiteConfig, historian, data_dir: Path, seconds: float) -> Gateway:
+async def run_gateway(site: SiteConfig, historian, data_dir: Path, seconds: float, *,
+                      plant: Plant | None = None, **server_options: float) -> Gateway:
+    """A gateway for `site` run for `seconds` against `plant` (the site's, seed 1, by
+    default) served by a simulator with `server_options`; returned once stopped."""
     stop = asyncio.Event()
-    async with SimulatorServer(Plant(site, seed=1)) as server:
+    async with SimulatorServer(plant or Plant(site, seed=1), **server_options) as server:
         sim_stop = asyncio.Event()
         sim = asyncio.create_task(server.run_until(sim_stop))
         gateway = Gateway(site, historian, data_dir=data_dir)
@@ -156,15 +159,8 @@ async def test_a_silent_unit_and_a_dropped_link_become_bad_quality_and_events_on
         device["scan_rate"] = 0.5
     site = SiteConfig.model_validate(data)
     historian = open_historian(f"sqlite:///{tmp_path / 'h.db'}")
-    stop, sim_stop = asyncio.Event(), asyncio.Event()
     plant = Plant(site, seed=2, scenario=parse_scenario(FAULTS))
-    async with SimulatorServer(plant) as server:
-        sim = asyncio.create_task(server.run_until(sim_stop))
-        gateway = Gateway(site, historian, data_dir=tmp_path)
-        asyncio.get_running_loop().call_later(10.0, stop.set)
-        await gateway.run(stop)
-        sim_stop.set()
-        await sim
+    gateway = await run_gateway(site, historian, tmp_path, 10.0, plant=plant)
     end = now_ns() + 1
 
     def qualities(path: str) -> list[int]:

@@ -3,17 +3,15 @@ to the historian as a signed derived tag, events stored."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from isthmus.cli.running import embedded_site_path
 from isthmus.config import load_site
 from isthmus.config.schema import SiteConfig
-from isthmus.gateway import Gateway
 from isthmus.historian import open_historian
 from isthmus.model import EventKind, now_ns
-from isthmus.sim import Plant, SimulatorServer
 from tests.sim.conftest import relocate
+from tests.test_gateway import run_gateway
 
 CONVEYOR = "packaging/line1/conveyor/motor/"
 
@@ -30,15 +28,7 @@ def _site_with_anomaly() -> SiteConfig:
 async def test_gateway_writes_signed_anomaly_scores_and_training_event(tmp_path: Path) -> None:
     site = _site_with_anomaly()
     historian = open_historian(f"sqlite:///{tmp_path / 'h.db'}")
-    stop = asyncio.Event()
-    async with SimulatorServer(Plant(site, seed=1)) as server:
-        sim_stop = asyncio.Event()
-        sim = asyncio.create_task(server.run_until(sim_stop))
-        gateway = Gateway(site, historian, data_dir=tmp_path)
-        asyncio.get_running_loop().call_later(4.0, stop.set)
-        await gateway.run(stop)
-        sim_stop.set()
-        await sim
+    gateway = await run_gateway(site, historian, tmp_path, 4.0)
     score_path = f"acme/lyon/{CONVEYOR}conveyor_anomaly_score"
     # with the ledger on, an unsigned score batch would have been quarantined
     assert gateway.ledger is not None

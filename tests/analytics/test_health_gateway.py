@@ -3,17 +3,16 @@ written to the historian as a signed derived tag."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from isthmus.cli.running import embedded_site_path
 from isthmus.config import load_site
 from isthmus.config.schema import SiteConfig
-from isthmus.gateway import Gateway, namespace_tags
+from isthmus.gateway import namespace_tags
 from isthmus.historian import open_historian
 from isthmus.model import now_ns
-from isthmus.sim import Plant, SimulatorServer
 from tests.sim.conftest import relocate
+from tests.test_gateway import run_gateway
 
 MOTOR = "acme/lyon/packaging/line1/conveyor/motor"
 
@@ -34,15 +33,7 @@ def test_the_gateway_registers_the_health_figures() -> None:
 async def test_gateway_writes_a_signed_health_index(tmp_path: Path) -> None:
     site = _site_with_fast_steps()
     historian = open_historian(f"sqlite:///{tmp_path / 'h.db'}")
-    stop = asyncio.Event()
-    async with SimulatorServer(Plant(site, seed=1)) as server:
-        sim_stop = asyncio.Event()
-        sim = asyncio.create_task(server.run_until(sim_stop))
-        gateway = Gateway(site, historian, data_dir=tmp_path)
-        asyncio.get_running_loop().call_later(4.0, stop.set)
-        await gateway.run(stop)
-        sim_stop.set()
-        await sim
+    gateway = await run_gateway(site, historian, tmp_path, 4.0)
     # with the ledger on, an unsigned batch of figures would have been quarantined
     assert gateway.ledger is not None
     assert gateway.report.sink.quarantined_batches == 0

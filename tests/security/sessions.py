@@ -10,7 +10,7 @@ from isthmus.security.dissectors import Output, by_name
 from isthmus.security.dissectors.message_event import MessageEvent
 from isthmus.security.events import Anomaly, FlowKey
 from isthmus.security.monitor import MonitorEvent, MonitorSummary
-from tests.security.test_live_capture import PACKET_OUTGOING, LoopbackCapture
+from tests.security.loopback import RawCapture, tcp_port
 from tests.security.traffic import monitor, write_pcap
 
 KEY = FlowKey("10.20.0.2", 40000, "10.20.0.1", 9999)
@@ -53,21 +53,8 @@ def captured(tmp_path: Path, messages: list[tuple[bool, bytes]], *, port: int,
     return monitor(write_pcap(tmp_path / "c.pcap", frames))
 
 
-class PortCapture(LoopbackCapture):
+class PortCapture(RawCapture):
     """Frames on `lo` whose TCP source or destination port is `port` (any 127.x address)."""
 
     def __init__(self, port: int) -> None:
-        super().__init__()
-        self._port = port.to_bytes(2, "big")
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data, address = self._sock.recvfrom(65535)
-            except TimeoutError:
-                continue
-            if address[2] == PACKET_OUTGOING or len(data) < 38 or data[23] != 6:
-                continue
-            start = 14 + (data[14] & 0x0F) * 4
-            if self._port in (data[start:start + 2], data[start + 2:start + 4]):
-                self.frames.append(data)
+        super().__init__(tcp_port(port))

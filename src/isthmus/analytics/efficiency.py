@@ -5,7 +5,6 @@ can never wait on this consumer's own full queue."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -13,7 +12,8 @@ from dataclasses import dataclass, field
 from isthmus.analytics.energy import EnergyMonitor, energy_derived_tags
 from isthmus.analytics.oee import OeeMonitor, oee_derived_tags
 from isthmus.analytics.spc import SpcMonitor, spc_derived_tags
-from isthmus.bus import BusClosedError, Subscription
+from isthmus.analytics.streaming import Outgoing, consume
+from isthmus.bus import Message, Subscription
 from isthmus.config.schema import SiteConfig
 from isthmus.model import Event, SampleBatch, Tag, TagRegistry, now_ns
 
@@ -78,49 +78,25 @@ class EfficiencyAnalytics:
                   publish_samples: Callable[[SampleBatch], Awaitable[None]], *,
                   tick_s: float = 1.0, clock: Callable[[], int] = now_ns) -> EfficiencyStats:
         """Consume `subscription` (durable) until the bus closes."""
-        outbox: asyncio.Queue[Event | SampleBatch | None] = asyncio.Queue()
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._deliver(outbox, publish_event, publish_samples))
-            try:
-                await self._consume(subscription, outbox, tick_s, clock)
-            finally:
-                outbox.put_nowait(None)
-        return self.stats
-
-    async def _consume(self, subscription: Subscription,
-                       outbox: asyncio.Queue[Event | SampleBatch | None], tick_s: float,
-                       clock: Callable[[], int]) -> None:
-        while True:
-            try:
-                message = await asyncio.wait_for(subscription.get(), tick_s)
-            except TimeoutError:
-                events = self.tick(clock())
-            else:
-                if message is None:
-                    return
-                events = self.update(message) if isinstance(message, SampleBatch) else []
-            for event in events:
-                outbox.put_nowait(event)
-            derived = self.take_derived()
-            if len(derived):
-                outbox.put_nowait(derived)
-
-    async def _deliver(self, outbox: asyncio.Queue[Event | SampleBatch | None],
-                       publish_event: Callable[[Event], Awaitable[None]],
-                       publish_samples: Callable[[SampleBatch], Awaitable[None]]) -> None:
-        lost_samples = 0
-        while (item := await outbox.get()) is not None:
-            try:
-                if isinstance(item, SampleBatch):
-                    await publish_samples(item)
-                else:
-                    await publish_event(item)
-            except BusClosedError:
-                if isinstance(item, SampleBatch):
-                    lost_samples += len(item)
-                else:
-                    self.stats.unpublished.append(item)
-        if lost_samples:
+        delivered = await consume(subscription, self._on_message, publish_event,
+                                  publish_samples, unpublished=self.stats.unpublished,
+                                  on_tick=self._on_tick, tick_s=tick_s, clock=clock)
+        if delivered.lost_samples:
             # derived values are recomputable from the stored history (`isthmus oee`)
             log.warning("efficiency analytics: %d derived samples found the bus closed",
-                        lost_samples)
+                        delivered.lost_samples)
+        return self.stats
+
+    def _on_message(self, message: Message) -> list[Outgoing]:
+        return self._with_derived(self.update(message) if isinstance(message, SampleBatch)
+                                  else [])
+
+    def _on_tick(self, now: int) -> list[Outgoing]:
+        return self._with_derived(self.tick(now))
+
+    def _with_derived(self, events: list[Event]) -> list[Outgoing]:
+        out: list[Outgoing] = list(events)
+        derived = self.take_derived()
+        if len(derived):
+            out.append(derived)
+        return out

@@ -15,9 +15,10 @@ from isthmus.cli.options import (
     format_option,
     historian_option,
     open_existing_historian,
+    time_window,
 )
 from isthmus.cli.tables import render
-from isthmus.cli.times import format_ts, parse_time
+from isthmus.cli.times import format_ts
 from isthmus.model import now_ns
 
 __all__ = ["alarms_command"]
@@ -58,10 +59,7 @@ def alarms_command(show_all: bool, kpis: bool, start: str, end: str, fmt: str, d
     """List the alarms that need attention (unacknowledged, active, shelved, suppressed or
     out of service), most urgent first; with --kpis, report the alarm system's performance."""
     now = now_ns()
-    try:
-        start_ns, end_ns = parse_time(start, now_ns=now), parse_time(end, now_ns=now)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
+    start_ns, end_ns = time_window(start, end, now=now)
     historian = open_existing_historian(data_dir, historian_url)
     try:
         # from the beginning: an alarm standing for weeks changed state weeks ago

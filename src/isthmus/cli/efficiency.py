@@ -21,11 +21,12 @@ from isthmus.cli.options import (
     format_option,
     historian_option,
     open_existing_historian,
+    time_window,
 )
 from isthmus.cli.running import embedded_site_path
 from isthmus.cli.site import load_or_exit
 from isthmus.cli.tables import render
-from isthmus.cli.times import format_ts, parse_time
+from isthmus.cli.times import format_ts
 from isthmus.config.alarms import resolve_tag
 from isthmus.config.schema import SiteConfig
 from isthmus.historian import Historian
@@ -49,14 +50,6 @@ def _common(func: F) -> F:
                    _window_options):
         func = option(func)
     return func
-
-
-def _window(start: str, end: str) -> tuple[int, int]:
-    now = now_ns()
-    try:
-        return parse_time(start, now_ns=now), parse_time(end, now_ns=now)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
 
 
 def _replay(historian: Historian, paths: Iterable[str], start_ns: int, end_ns: int,
@@ -108,7 +101,7 @@ def oee_command(by: str, start: str, end: str, config_path: Path | None, fmt: st
     site, historian, registry = _open(config_path, data_dir, historian_url)
     if not site.oee.lines:
         raise click.ClickException("the site file has no `oee: lines:` section")
-    start_ns, end_ns = _window(start, end)
+    start_ns, end_ns = time_window(start, end, now=now_ns())
     monitor = OeeMonitor(site, registry)
     paths = _paths(site, [p for line in site.oee.lines for p in
                           (line.state, line.good_count, line.reject_count, line.reason)])
@@ -145,7 +138,7 @@ def energy_command(start: str, end: str, config_path: Path | None, fmt: str, dat
     site, historian, registry = _open(config_path, data_dir, historian_url)
     if not site.energy.meters:
         raise click.ClickException("the site file has no `energy: meters:` section")
-    start_ns, end_ns = _window(start, end)
+    start_ns, end_ns = time_window(start, end, now=now_ns())
     monitor = EnergyMonitor(site, registry)
     paths = _paths(site, [p for m in site.energy.meters for p in
                           (m.kwh, m.kw, m.state, *m.production,
@@ -185,7 +178,7 @@ def spc_command(start: str, end: str, config_path: Path | None, fmt: str, data_d
     site, historian, registry = _open(config_path, data_dir, historian_url)
     if not site.spc.charts:
         raise click.ClickException("the site file has no `spc: charts:` section")
-    start_ns, end_ns = _window(start, end)
+    start_ns, end_ns = time_window(start, end, now=now_ns())
     monitor = SpcMonitor(site, registry)
     try:
         events = _replay(historian, _paths(site, [c.tag for c in site.spc.charts]), start_ns,

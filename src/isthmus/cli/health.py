@@ -16,11 +16,12 @@ from isthmus.cli.options import (
     format_option,
     historian_option,
     open_existing_historian,
+    time_window,
 )
 from isthmus.cli.running import embedded_site_path
 from isthmus.cli.site import load_or_exit
 from isthmus.cli.tables import render
-from isthmus.cli.times import format_ts, parse_time
+from isthmus.cli.times import format_ts
 from isthmus.historian import Historian
 from isthmus.model import SampleBatch, UnknownTagError, now_ns
 
@@ -80,10 +81,7 @@ def health_command(start: str, end: str, config_path: Path | None, fmt: str, dat
     if not site.health.assets:
         raise click.ClickException("the site file has no `health: assets:` section")
     now = now_ns()
-    try:
-        start_ns, end_ns = parse_time(start, now_ns=now), parse_time(end, now_ns=now)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
+    start_ns, end_ns = time_window(start, end, now=now)
     historian = open_existing_historian(data_dir, historian_url)
     try:
         engine = HealthEngine(site, historian.registry())

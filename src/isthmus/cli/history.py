@@ -13,6 +13,7 @@ from isthmus.cli.options import (
     format_option,
     historian_option,
     open_existing_historian,
+    time_window,
 )
 from isthmus.cli.tables import render
 from isthmus.cli.times import format_ts, parse_duration, parse_time
@@ -137,10 +138,7 @@ def events_command(kind: str | None, start: str, end: str, limit: int, fmt: str,
     """List the stored events (alarms, security, integrity, audit, system), oldest first,
     with their ATT&CK technique ids and the tag they concern."""
     now = now_ns()
-    try:
-        start_ns, end_ns = parse_time(start, now_ns=now), parse_time(end, now_ns=now)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
+    start_ns, end_ns = time_window(start, end, now=now)
     historian = open_existing_historian(data_dir, historian_url)
     try:
         events = historian.events(start_ns, end_ns, kind=kind, limit=limit)

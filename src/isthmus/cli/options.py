@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
+from isthmus.cli.times import parse_time
 from isthmus.historian import Historian, HistorianError, open_historian
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,3 +71,12 @@ def open_existing_historian(data_dir: Path, url: str | None) -> Historian:
         return open_historian(resolved)
     except HistorianError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def time_window(start: str, end: str, *, now: int) -> tuple[int, int]:
+    """`--from` and `--to` in nanoseconds (relative ones counted back from `now`); a usage
+    error naming the value that is neither ISO 8601 nor relative."""
+    try:
+        return parse_time(start, now_ns=now), parse_time(end, now_ns=now)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc

@@ -20,6 +20,7 @@ from isthmus.sim import Plant, SimulatorServer
 from isthmus.sim.program import base_checksum
 from isthmus.sim.scenario import parse_scenario
 from tests.sim.conftest import relocate
+from tests.test_gateway import run_gateway
 
 SPEED = 40.0
 SCENARIO = """
@@ -53,15 +54,9 @@ async def test_firmware_and_program_changes_are_integrity_events(plant_site: Sit
                                                                  tmp_path: Path) -> None:
     site = watched(relocate(plant_site, "127.0.48."))
     historian = open_historian(f"sqlite:///{tmp_path / 'h.db'}")
-    stop, sim_stop = asyncio.Event(), asyncio.Event()
     plant = Plant(site, seed=4, scenario=parse_scenario(SCENARIO))
-    async with SimulatorServer(plant, speed=SPEED, tick_s=0.1) as server:
-        sim = asyncio.create_task(server.run_until(sim_stop))
-        gateway = Gateway(site, historian, data_dir=tmp_path)
-        asyncio.get_running_loop().call_later(320 / SPEED + 4, stop.set)
-        await gateway.run(stop)
-        sim_stop.set()
-        await sim
+    await run_gateway(site, historian, tmp_path, 320 / SPEED + 4, plant=plant, speed=SPEED,
+                      tick_s=0.1)
     events = config_events(historian.events(0, now_ns() + 1, kind="integrity"))
     historian.close()
     kinds = [e.data["integrity.kind"] for e in events]

@@ -4,17 +4,16 @@ sensor-integrity consumer raises an integrity event that lands in the historian.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from isthmus.config.schema import SiteConfig
-from isthmus.gateway import Gateway
 from isthmus.historian import open_historian
 from isthmus.integrity.sensors import IntegrityConfig
 from isthmus.model import EventKind, now_ns
-from isthmus.sim import Plant, SimulatorServer
+from isthmus.sim import Plant
 from isthmus.sim.scenario import parse_scenario
 from tests.sim.conftest import relocate
+from tests.test_gateway import run_gateway
 
 SPEED = 20.0                 # simulated seconds per wall second
 BIAS_AT_SIM_S = 200          # 10 s of wall time: after the 6 s learning period
@@ -42,15 +41,9 @@ async def test_gateway_flags_false_data_in_a_redundant_pair(plant_site: SiteConf
                                                             tmp_path: Path) -> None:
     site = watched_site(relocate(plant_site, "127.0.47."))
     historian = open_historian(f"sqlite:///{tmp_path / 'h.db'}")
-    stop, sim_stop = asyncio.Event(), asyncio.Event()
     plant = Plant(site, seed=2, scenario=parse_scenario(SCENARIO))
-    async with SimulatorServer(plant, speed=SPEED, tick_s=0.1) as server:
-        sim = asyncio.create_task(server.run_until(sim_stop))
-        gateway = Gateway(site, historian, data_dir=tmp_path)
-        asyncio.get_running_loop().call_later(BIAS_AT_SIM_S / SPEED + 8, stop.set)
-        await gateway.run(stop)
-        sim_stop.set()
-        await sim
+    await run_gateway(site, historian, tmp_path, BIAS_AT_SIM_S / SPEED + 8, plant=plant,
+                      speed=SPEED, tick_s=0.1)
     events = [e for e in historian.events(0, now_ns() + 1, kind="integrity")
               if e.source == "integrity.sensors"]
     historian.close()

@@ -13,7 +13,7 @@ from isthmus.model import Severity
 from isthmus.security import Monitor, MonitorEvent
 from isthmus.security.capture import PcapWriter
 from isthmus.security.craft import Endpoint, TcpConversation
-from isthmus.security.detect import Alert, Detector
+from isthmus.security.detect import Alert, Baseline, Detector
 from isthmus.security.events import FlowKey, ProtocolEvent
 from tests.security.traffic import adu
 
@@ -124,6 +124,13 @@ def run(path: Path, detector: Detector) -> tuple[list[Alert], list[MonitorEvent]
     monitor.read(path)
     monitor.finish()
     return [e for e in events if isinstance(e, Alert)], events
+
+
+def baseline_of(path: Path) -> Baseline:
+    """What a learning detector learns from the capture at `path`."""
+    detector = Detector(learn=True)
+    run(path, detector)
+    return detector.learned()
 
 
 def fired(alerts: list[Alert]) -> set[str]:

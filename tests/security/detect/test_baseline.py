@@ -11,15 +11,12 @@ from hypothesis import strategies as st
 
 from isthmus.security.detect import Baseline, BaselineError, Detector
 from isthmus.security.detect.intervals import contains, merge
-from tests.security.detect.scenarios import EWS, HMI, PLC, benign, run
+from tests.security.detect.scenarios import EWS, HMI, PLC, baseline_of, benign, run
 
 
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> Baseline:
-    path = benign(0, 60).write(tmp_path_factory.mktemp("bl") / "clean.pcap")
-    detector = Detector(learn=True)
-    run(path, detector)
-    return detector.learned()
+    return baseline_of(benign(0, 60).write(tmp_path_factory.mktemp("bl") / "clean.pcap"))
 
 
 def test_learning_records_functions_ranges_and_polls(baseline: Baseline) -> None:

@@ -17,6 +17,7 @@ from tests.security.detect.scenarios import (
     PLC,
     Scenario,
     StandIn,
+    baseline_of,
     benign,
     device_id,
     diagnostics,
@@ -245,10 +246,7 @@ def test_polled_outstation_sending_unsolicited_is_benign() -> None:
 
 @pytest.fixture(scope="module")
 def learned(tmp_path_factory: pytest.TempPathFactory) -> Baseline:
-    path = benign(0, 120).write(tmp_path_factory.mktemp("learn") / "clean.pcap")
-    detector = Detector(learn=True)
-    run(path, detector)
-    return detector.learned()
+    return baseline_of(benign(0, 120).write(tmp_path_factory.mktemp("learn") / "clean.pcap"))
 
 
 def _poll_stops(s: Scenario) -> None:

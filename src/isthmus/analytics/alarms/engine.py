@@ -3,7 +3,6 @@ alarm events, and takes operator actions (each audited)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,7 +14,8 @@ from isthmus.analytics.alarms.conditions import ConditionChanges, ConditionTable
 from isthmus.analytics.alarms.records import AlarmRecord
 from isthmus.analytics.alarms.spec import AlarmSpec, alarm_specs
 from isthmus.analytics.alarms.states import AlarmActionError, AlarmState
-from isthmus.bus import BusClosedError, Subscription
+from isthmus.analytics.streaming import consume
+from isthmus.bus import Message, Subscription
 from isthmus.config.alarms import AlarmKind
 from isthmus.config.schema import SiteConfig
 from isthmus.model import Event, SampleBatch, TagRegistry, now_ns
@@ -216,36 +216,13 @@ class AlarmEngine:
         sounds. Events go out through a separate task, so that publishing onto the same bus
         (which offers them back to this subscription) cannot wait on this loop. Events that
         find the bus closed are kept in `stats.unpublished` for the caller to store."""
-        outbox: asyncio.Queue[Event | None] = asyncio.Queue()
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._deliver(outbox, publish))
-            try:
-                await self._consume(subscription, outbox, tick_s, clock)
-            finally:
-                outbox.put_nowait(None)
-        return self.stats
-
-    async def _consume(self, subscription: Subscription, outbox: asyncio.Queue[Event | None],
-                       tick_s: float, clock: Callable[[], int]) -> None:
-        while True:
-            try:
-                message = await asyncio.wait_for(subscription.get(), tick_s)
-            except TimeoutError:
-                events = self.tick(clock())
-            else:
-                if message is None:
-                    return
-                events = self.update(message) if isinstance(message, SampleBatch) else []
-            for event in events:
-                outbox.put_nowait(event)
-
-    async def _deliver(self, outbox: asyncio.Queue[Event | None],
-                       publish: Callable[[Event], Awaitable[None]]) -> None:
-        while (event := await outbox.get()) is not None:
-            try:
-                await publish(event)
-            except BusClosedError:
-                self.stats.unpublished.append(event)
+        await consume(subscription, self._on_message, publish,
+                      unpublished=self.stats.unpublished, on_tick=self.tick, tick_s=tick_s,
+                      clock=clock)
         if self.stats.unpublished:
             log.warning("alarm engine: %d events found the bus closed; the caller must store "
                         "them", len(self.stats.unpublished))
+        return self.stats
+
+    def _on_message(self, message: Message) -> list[Event]:
+        return self.update(message) if isinstance(message, SampleBatch) else []

@@ -4,7 +4,6 @@ the score crosses its threshold, naming the tags that contributed most."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,7 +21,8 @@ from isthmus.analytics.anomaly.scorers import (
     SeasonalScorer,
 )
 from isthmus.analytics.derived import DerivedSamples
-from isthmus.bus import BusClosedError, Subscription
+from isthmus.analytics.streaming import Outgoing, consume
+from isthmus.bus import Message, Subscription
 from isthmus.config.alarms import resolve_tag
 from isthmus.config.anomaly import AnomalyGroupConfig, AnomalyMethod
 from isthmus.config.schema import SiteConfig
@@ -211,29 +211,14 @@ class AnomalyEngine:
         """Consume `subscription` until the bus closes; events and score batches go out
         through a separate task (publishing onto the bus that feeds this loop must not wait
         on it). What finds the bus closed is kept in `stats.unpublished` (events only)."""
-        outbox: asyncio.Queue[Event | SampleBatch | None] = asyncio.Queue()
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._deliver(outbox, publish_event, publish_samples))
-            try:
-                while (message := await subscription.get()) is not None:
-                    if isinstance(message, SampleBatch):
-                        for event in self.update(message):
-                            outbox.put_nowait(event)
-                        if len(self.derived):
-                            outbox.put_nowait(self.derived.take())
-            finally:
-                outbox.put_nowait(None)
+        await consume(subscription, self._outgoing, publish_event, publish_samples,
+                      unpublished=self.stats.unpublished)
         return self.stats
 
-    async def _deliver(self, outbox: asyncio.Queue[Event | SampleBatch | None],
-                       publish_event: Callable[[Event], Awaitable[None]],
-                       publish_samples: Callable[[SampleBatch], Awaitable[None]]) -> None:
-        while (item := await outbox.get()) is not None:
-            try:
-                if isinstance(item, SampleBatch):
-                    await publish_samples(item)
-                else:
-                    await publish_event(item)
-            except BusClosedError:
-                if isinstance(item, Event):
-                    self.stats.unpublished.append(item)
+    def _outgoing(self, message: Message) -> list[Outgoing]:
+        if not isinstance(message, SampleBatch):
+            return []
+        out: list[Outgoing] = list(self.update(message))
+        if len(self.derived):
+            out.append(self.derived.take())
+        return out

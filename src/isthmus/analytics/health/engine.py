@@ -4,7 +4,6 @@ useful life (with its interval) as derived tags each time a step closes."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -14,7 +13,8 @@ import numpy.typing as npt
 from isthmus.analytics.anomaly.engine import score_tag_path
 from isthmus.analytics.derived import DerivedSamples
 from isthmus.analytics.health.assessment import AssetAssessment, AssetHealth
-from isthmus.bus import BusClosedError, Subscription
+from isthmus.analytics.streaming import Outgoing, consume
+from isthmus.bus import Message, Subscription
 from isthmus.config.health import asset_path
 from isthmus.config.schema import SiteConfig
 from isthmus.model import Event, SampleBatch, Tag, TagRegistry
@@ -150,31 +150,15 @@ class HealthEngine:
         """Consume `subscription` (durable) until the bus closes; events and derived samples
         go out through a separate task, so publishing never waits on this consumer's own
         queue. Events that find the bus closed are kept in `stats.unpublished`."""
-        outbox: asyncio.Queue[Event | SampleBatch | None] = asyncio.Queue()
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._deliver(outbox, publish_event, publish_samples))
-            try:
-                while (message := await subscription.get()) is not None:
-                    if isinstance(message, Event):
-                        self.observe(message)
-                        continue
-                    for event in self.update(message):
-                        outbox.put_nowait(event)
-                    if len(self.derived):
-                        outbox.put_nowait(self.derived.take())
-            finally:
-                outbox.put_nowait(None)
+        await consume(subscription, self._outgoing, publish_event, publish_samples,
+                      unpublished=self.stats.unpublished)
         return self.stats
 
-    async def _deliver(self, outbox: asyncio.Queue[Event | SampleBatch | None],
-                       publish_event: Callable[[Event], Awaitable[None]],
-                       publish_samples: Callable[[SampleBatch], Awaitable[None]]) -> None:
-        while (item := await outbox.get()) is not None:
-            try:
-                if isinstance(item, SampleBatch):
-                    await publish_samples(item)
-                else:
-                    await publish_event(item)
-            except BusClosedError:
-                if isinstance(item, Event):
-                    self.stats.unpublished.append(item)
+    def _outgoing(self, message: Message) -> list[Outgoing]:
+        if isinstance(message, Event):
+            self.observe(message)
+            return []
+        out: list[Outgoing] = list(self.update(message))
+        if len(self.derived):
+            out.append(self.derived.take())
+        return out

@@ -8,7 +8,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from isthmus.bus import BusClosedError, Subscription
+from isthmus.analytics.streaming import consume
+from isthmus.bus import Message, Subscription
 from isthmus.integrity.sensors.engine import SensorIntegrityEngine
 from isthmus.integrity.sensors.settings import IntegrityConfig
 from isthmus.model import Event, SampleBatch, TagRegistry
@@ -34,25 +35,13 @@ async def run_on_bus(engine: SensorIntegrityEngine, subscription: Subscription,
     so that publishing onto the bus (which offers them back to this subscription) never
     waits on this loop. Use a durable subscription: a batch never seen is a tamper missed."""
     report = ConsumerReport()
-    outbox: asyncio.Queue[Event | None] = asyncio.Queue()
 
-    async def deliver() -> None:
-        while (event := await outbox.get()) is not None:
-            try:
-                await publish(event)
-                report.events += 1
-            except BusClosedError:
-                report.unpublished.append(event)
+    def on_message(message: Message) -> list[Event]:
+        return engine.update(message) if isinstance(message, SampleBatch) else []
 
-    async with asyncio.TaskGroup() as group:
-        group.create_task(deliver())
-        try:
-            while (message := await subscription.get()) is not None:
-                if isinstance(message, SampleBatch):
-                    for event in engine.update(message):
-                        outbox.put_nowait(event)
-        finally:
-            outbox.put_nowait(None)
+    delivered = await consume(subscription, on_message, publish,
+                              unpublished=report.unpublished)
+    report.events = delivered.events
     if report.unpublished:
         log.warning("sensor integrity: %d events found the bus closed; the caller stores them",
                     len(report.unpublished))

@@ -28,14 +28,13 @@ from isthmus.security.dissectors.dnp3.names import (
     RESPONSE,
     UNSOLICITED_RESPONSE,
 )
-from isthmus.security.events import Anomaly, FlowKey, ProtocolEvent
+from isthmus.security.dissectors.framed_session import FramedSession, ParseCache, remember
+from isthmus.security.events import FlowKey, ProtocolEvent
 
 __all__ = ["Dnp3Event", "Dnp3Session"]
 
-_MAX_PENDING = 256          # requests awaiting a response, per connection
 _MAX_PARTIAL = 64           # fragments being reassembled, per connection
 _MAX_FRAGMENT = 65536       # bytes of one application fragment
-_MAX_ANOMALIES = 50
 _SEVERITY = {"read": Severity.INFO, "session": Severity.INFO, "unsolicited": Severity.INFO,
              "write": Severity.LOW, "select": Severity.LOW, "operate": Severity.MEDIUM,
              "control": Severity.MEDIUM, "time_sync": Severity.LOW, "file": Severity.MEDIUM,
@@ -92,8 +91,7 @@ class Dnp3Event(ProtocolEvent):
 
 
 _Parsed = tuple[Apdu, list[dict[str, int]]]
-_REQUESTS: dict[bytes, _Parsed] = {}      # request fragments after the control byte
-_MAX_REQUESTS = 4096
+_REQUESTS: ParseCache[bytes, _Parsed] = ParseCache()    # fragments after the control byte
 _IIN_NAMES: dict[int, list[str]] = {}
 
 
@@ -108,9 +106,7 @@ def _parse(fragment: bytes) -> _Parsed:
     found = _REQUESTS.get(key)
     if found is None:
         apdu = parse_apdu(fragment)
-        if len(_REQUESTS) >= _MAX_REQUESTS:
-            _REQUESTS.clear()
-        found = _REQUESTS[key] = (apdu, [o.to_dict() for o in apdu.objects])
+        found = _REQUESTS.keep(key, (apdu, [o.to_dict() for o in apdu.objects]))
     return found
 
 
@@ -130,20 +126,19 @@ class _Partial:
     data: bytearray
 
 
-class Dnp3Session:
+class Dnp3Session(FramedSession):
     """Parser state for one connection; `to_server` is the master → outstation direction
     (the direction bit of each frame is reported, not trusted)."""
 
+    protocol = "dnp3"
+    header_size = HEADER_SIZE
+
     def __init__(self, to_server: FlowKey, *, midstream: bool) -> None:
-        self._keys = [to_server.reversed(), to_server]
-        self._buf = [b"", b""]
-        self._offset = [0, 0]
-        self._syncing = [midstream, midstream]
+        super().__init__(to_server, midstream=midstream)
         self._midstream = midstream
         self._partial: dict[tuple[int, int, int], _Partial] = {}
         self._pending: dict[tuple[int, int, int], tuple[int, str]] = {}
         self.frames = 0
-        self.anomalies = 0
 
     def parse(self, data: bytes, *, to_server: bool, ts_ns: int) -> Output:
         side = 1 if to_server else 0
@@ -151,34 +146,18 @@ class Dnp3Session:
             whole = self._whole_frame(data, side, ts_ns)
             if whole is not None:
                 return whole
-        out: Output = []
-        buf = self._buf[side] + data
-        pos = 0
-        while True:
-            if self._syncing[side]:
-                found, keep = find_sync(buf, pos)
-                pos = keep
-                if found is None:
-                    break
-                self._syncing[side] = False
-            if len(buf) - pos < HEADER_SIZE:
-                break
-            header = parse_header(buf, pos)
-            if header is None:
-                self._anomaly(out, ts_ns, side, pos, "bad-link-header",
-                              "not a DNP3 link header (start 0x0564, length 5..255, "
-                              "header CRC); resynchronising")
-                self._syncing[side] = True
-                pos += 1
-                continue
-            end = pos + frame_size(header.length)
-            if end > len(buf):
-                break
-            self._frame(out, buf[pos:end], header, side, pos, ts_ns)
-            pos = end
-        self._offset[side] += pos
-        self._buf[side] = buf[pos:]
-        return out
+        return self._scan(data, side, ts_ns)
+
+    _sync = staticmethod(find_sync)
+
+    def _length(self, buf: bytes, pos: int, /) -> int | None:
+        header = parse_header(buf, pos)
+        return None if header is None else frame_size(header.length)
+
+    def _bad_header(self, out: Output, buf: bytes, pos: int, side: int, ts_ns: int) -> None:
+        self._anomaly(out, ts_ns, side, pos, "bad-link-header",
+                      "not a DNP3 link header (start 0x0564, length 5..255, "
+                      "header CRC); resynchronising")
 
     def _whole_frame(self, data: bytes, side: int, ts_ns: int) -> Output | None:
         """The common case in one go: the chunk is one whole user-data frame, CRCs right,
@@ -204,20 +183,18 @@ class Dnp3Session:
         self._offset[side] += size
         return out
 
-    def gap(self, *, to_server: bool, missing: int, ts_ns: int) -> Output:
-        side = 1 if to_server else 0
-        self._offset[side] += len(self._buf[side]) + missing
-        self._buf[side] = b""
-        self._syncing[side] = True
+    def _forget(self, side: int) -> None:
         for key in [k for k in self._partial if k[0] == side]:
             del self._partial[key]
-        return []
 
     # ---- link and transport --------------------------------------------------------------
 
-    def _frame(self, out: Output, frame: bytes, header: LinkHeader, side: int, pos: int,
+    def _frame(self, out: Output, buf: bytes, pos: int, size: int, side: int,
                ts_ns: int) -> None:
         self.frames += 1
+        frame = buf[pos:pos + size]          # its header was checked by `_length`
+        header = LinkHeader(frame[2], frame[3], frame[4] | frame[5] << 8,
+                            frame[6] | frame[7] << 8)
         if not header.carries_user_data:
             self._link_event(out, frame, header, side, pos, ts_ns)
             return
@@ -288,9 +265,7 @@ class Dnp3Session:
             if request is not None:
                 paired, operation = True, request[1]
         elif not is_response and fc != 0:
-            if len(self._pending) >= _MAX_PENDING:
-                del self._pending[next(iter(self._pending))]
-            self._pending[key] = (fc, operation)
+            remember(self._pending, key, (fc, operation))
         if fc in (1, 2) and apdu.objects and apdu.objects[0].group == 70:
             operation = "file"                      # file transfer objects
         first = apdu.objects[0] if apdu.objects else None
@@ -318,10 +293,3 @@ class Dnp3Session:
             header.destination, None, f"link_{name}",
             detail={"link_function_code": header.function},
             offset=self._offset[side] + pos))
-
-    def _anomaly(self, out: Output, ts_ns: int, side: int, pos: int, reason: str,
-                 message: str) -> None:
-        self.anomalies += 1
-        if self.anomalies <= _MAX_ANOMALIES:
-            out.append(Anomaly(ts_ns, "dnp3", reason, message, self._offset[side] + pos,
-                               self._keys[side]))

@@ -31,12 +31,11 @@ from isthmus.security.dissectors.enip.encapsulation import (
     parse_identity,
 )
 from isthmus.security.dissectors.enip.names import COMMANDS, CPF_ITEMS
-from isthmus.security.events import Anomaly, FlowKey, ProtocolEvent
+from isthmus.security.dissectors.framed_session import FramedSession, ParseCache, remember
+from isthmus.security.events import FlowKey, ProtocolEvent
 
 __all__ = ["EnipEvent", "EnipSession"]
 
-_MAX_PENDING = 256
-_MAX_ANOMALIES = 50
 _SEVERITY = {"read": Severity.INFO, "session": Severity.INFO, "identify": Severity.INFO,
              "browse": Severity.INFO, "encapsulated": Severity.INFO, "write": Severity.LOW,
              "program": Severity.HIGH, "restart": Severity.HIGH,
@@ -110,8 +109,7 @@ class EnipEvent(ProtocolEvent):
 
 _CPF_START = struct.Struct("<HHH").unpack_from      # item count, first item type, size
 _CPF_ITEM = struct.Struct("<HH").unpack_from
-_REQUESTS: dict[bytes, CipMessage] = {}
-_MAX_REQUESTS = 4096
+_REQUESTS: ParseCache[bytes, CipMessage] = ParseCache()
 
 
 def _request(message: bytes) -> CipMessage:
@@ -119,24 +117,20 @@ def _request(message: bytes) -> CipMessage:
     made (events and the responses paired with it share it)."""
     found = _REQUESTS.get(message)
     if found is None:
-        found = parse_request(message)
-        if len(_REQUESTS) >= _MAX_REQUESTS:
-            _REQUESTS.clear()
-        _REQUESTS[message] = found
+        found = _REQUESTS.keep(message, parse_request(message))
     return found
 
 
-class EnipSession:
+class EnipSession(FramedSession):
     """Parser state for one connection; `to_server` is the originator → target direction."""
 
+    protocol = "enip"
+    header_size = HEADER_SIZE
+
     def __init__(self, to_server: FlowKey, *, midstream: bool) -> None:
-        self._keys = [to_server.reversed(), to_server]
-        self._buf = [b"", b""]
-        self._offset = [0, 0]
-        self._syncing = [midstream, midstream]
+        super().__init__(to_server, midstream=midstream)
         self._pending: dict[tuple[str, int | bytes], CipMessage] = {}
         self.messages = 0
-        self.anomalies = 0
 
     def parse(self, data: bytes, *, to_server: bool, ts_ns: int) -> Output:
         side = 1 if to_server else 0
@@ -146,46 +140,21 @@ class EnipSession:
                 self.messages += 1
                 self._offset[side] += len(data)
                 return [event]
-        out: Output = []
-        buf = self._buf[side] + data
-        pos = 0
-        while True:
-            if self._syncing[side]:
-                found, keep = find_sync(buf, pos)
-                pos = keep
-                if found is None:
-                    break
-                self._syncing[side] = False
-            if len(buf) - pos < HEADER_SIZE:
-                break
-            size = message_length(buf, pos)
-            if size is None:
-                self._anomaly(out, ts_ns, side, pos, "bad-header",
-                              "not an EtherNet/IP header (known command, options 0, length "
-                              f"<= {MAX_LENGTH}); resynchronising")
-                self._syncing[side] = True
-                pos += 1
-                continue
-            if pos + size > len(buf):
-                break
-            self._message(out, buf, pos, size, side, ts_ns)
-            pos += size
-        self._offset[side] += pos
-        self._buf[side] = buf[pos:]
-        return out
+        return self._scan(data, side, ts_ns)
 
-    def gap(self, *, to_server: bool, missing: int, ts_ns: int) -> Output:
-        side = 1 if to_server else 0
-        self._offset[side] += len(self._buf[side]) + missing
-        self._buf[side] = b""
-        self._syncing[side] = True
-        return []
+    _sync = staticmethod(find_sync)
+    _length = staticmethod(message_length)
+
+    def _bad_header(self, out: Output, buf: bytes, pos: int, side: int, ts_ns: int) -> None:
+        self._anomaly(out, ts_ns, side, pos, "bad-header",
+                      "not an EtherNet/IP header (known command, options 0, length "
+                      f"<= {MAX_LENGTH}); resynchronising")
 
     def _cip_message(self, data: bytes, side: int, ts_ns: int) -> EnipEvent | None:
         """The common case in one go: the chunk is one SendRRData or SendUnitData whose
         two CPF items are an address and the data item, holding a well-formed CIP
         message. None, having changed nothing, for anything else: then the general path
-        looks at it. Gives the same event as `_message`."""
+        looks at it. Gives the same event as `_frame`."""
         size = len(data)
         command, length, session, status, context, options = HEADER.unpack_from(data)
         if options or length + HEADER_SIZE != size or command not in (0x006F, 0x0070):
@@ -216,9 +185,7 @@ class EnipSession:
                 paired = request is not None and request.service == cip.service
             else:
                 cip, paired = _request(message), False
-                if len(pending) >= _MAX_PENDING:
-                    del pending[next(iter(pending))]
-                pending[key] = cip
+                remember(pending, key, cip)
         except CipError:
             return None
         operation = cip.operation
@@ -229,21 +196,21 @@ class EnipSession:
                          cip.service, cip.path, cip.status, cip.quantity, cip.values,
                          cip.identity, cip.detail, self._offset[side], paired)
 
-    def _message(self, out: Output, buf: bytes, pos: int, size: int, side: int,
-                 ts_ns: int) -> None:
+    def _frame(self, out: Output, buf: bytes, pos: int, size: int, side: int,
+               ts_ns: int) -> None:
         self.messages += 1
-        header = parse_header(buf, pos)
+        encap = parse_header(buf, pos)
         body = buf[pos + HEADER_SIZE:pos + size]
-        name, operation = COMMANDS[header.command]
+        name, operation = COMMANDS[encap.command]
         event = EnipEvent(ts_ns, self._keys[side], "enip",
                           "request" if side else "response", operation,
                           _SEVERITY.get(operation, Severity.LOW), size, name,
-                          header.command, header.session, header.status, name,
+                          encap.command, encap.session, encap.status, name,
                           offset=self._offset[side] + pos)
         try:
-            if header.command in (0x006F, 0x0070) and body:
-                self._cip(event, header, body, side)
-            elif header.command == 0x0063 and body:
+            if encap.command in (0x006F, 0x0070) and body:
+                self._cip(event, encap, body, side)
+            elif encap.command == 0x0063 and body:
                 self._identity(event, body)
         except (EncapError, CipError) as exc:
             self._anomaly(out, ts_ns, side, pos + HEADER_SIZE + exc.offset, "malformed",
@@ -286,19 +253,10 @@ class EnipSession:
             else:
                 cip = parse_request(message)
                 event.direction = "request"
-                if len(self._pending) >= _MAX_PENDING:
-                    del self._pending[next(iter(self._pending))]
-                self._pending[key] = cip
+                remember(self._pending, key, cip)
         except CipError as exc:
             raise CipError(str(exc), base + exc.offset) from exc
         event.function, event.service_code, event.operation = cip.name, cip.service, \
             cip.operation
         event.path, event.quantity, event.values = cip.path, cip.quantity, cip.values
         event.identity, event.detail = cip.identity, cip.detail
-
-    def _anomaly(self, out: Output, ts_ns: int, side: int, pos: int, reason: str,
-                 message: str) -> None:
-        self.anomalies += 1
-        if self.anomalies <= _MAX_ANOMALIES:
-            out.append(Anomaly(ts_ns, "enip", reason, message, self._offset[side] + pos,
-                               self._keys[side]))

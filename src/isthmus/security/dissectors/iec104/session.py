@@ -9,6 +9,7 @@ from typing import Any
 
 from isthmus.model import Severity
 from isthmus.security.dissectors.base import Output
+from isthmus.security.dissectors.framed_session import FramedSession, remember
 from isthmus.security.dissectors.iec104.apdu import (
     APCI_SIZE,
     MAX_LENGTH,
@@ -20,12 +21,10 @@ from isthmus.security.dissectors.iec104.apdu import (
     parse_apdu,
 )
 from isthmus.security.dissectors.iec104.names import CAUSES
-from isthmus.security.events import Anomaly, FlowKey, ProtocolEvent
+from isthmus.security.events import FlowKey, ProtocolEvent
 
 __all__ = ["Iec104Event", "Iec104Session", "find_sync"]
 
-_MAX_PENDING = 256
-_MAX_ANOMALIES = 50
 _SEVERITY = {"read": Severity.INFO, "session": Severity.INFO, "unsolicited": Severity.INFO,
              "write": Severity.LOW, "select": Severity.LOW, "operate": Severity.MEDIUM,
              "time_sync": Severity.LOW, "file": Severity.MEDIUM, "restart": Severity.HIGH}
@@ -95,58 +94,30 @@ def find_sync(buf: bytes, start: int) -> tuple[int | None, int]:
     return None, max(start, len(buf) - 1)
 
 
-class Iec104Session:
+class Iec104Session(FramedSession):
     """Parser state for one connection; `to_server` is controlling → controlled station."""
 
+    protocol = "iec104"
+    header_size = APCI_SIZE
+
     def __init__(self, to_server: FlowKey, *, midstream: bool) -> None:
-        self._keys = [to_server.reversed(), to_server]
-        self._buf = [b"", b""]
-        self._offset = [0, 0]
-        self._syncing = [midstream, midstream]
+        super().__init__(to_server, midstream=midstream)
         self._pending: dict[tuple[int, int, int], str] = {}
         self.apdus = 0
-        self.anomalies = 0
 
-    def parse(self, data: bytes, *, to_server: bool, ts_ns: int) -> Output:
-        side = 1 if to_server else 0
-        out: Output = []
-        buf = self._buf[side] + data
-        pos = 0
-        while True:
-            if self._syncing[side]:
-                found, keep = find_sync(buf, pos)
-                pos = keep
-                if found is None:
-                    break
-                self._syncing[side] = False
-            if len(buf) - pos < APCI_SIZE:
-                break
-            size = apdu_length(buf, pos)
-            if size is None:
-                self._anomaly(out, ts_ns, side, pos, "bad-apci",
-                              f"not a plausible IEC 104 APCI (start 0x{buf[pos]:02x}, length "
-                              f"{buf[pos + 1]}; I-frames need 10..{MAX_LENGTH} and a known "
-                              "type id, S/U frames 4 and a known function); resynchronising")
-                self._syncing[side] = True
-                pos += 1
-                continue
-            if pos + size > len(buf):
-                break
-            self._apdu(out, buf[pos:pos + size], side, pos, ts_ns)
-            pos += size
-        self._offset[side] += pos
-        self._buf[side] = buf[pos:]
-        return out
+    _sync = staticmethod(find_sync)
+    _length = staticmethod(apdu_length)
 
-    def gap(self, *, to_server: bool, missing: int, ts_ns: int) -> Output:
-        side = 1 if to_server else 0
-        self._offset[side] += len(self._buf[side]) + missing
-        self._buf[side] = b""
-        self._syncing[side] = True
-        return []
+    def _bad_header(self, out: Output, buf: bytes, pos: int, side: int, ts_ns: int) -> None:
+        self._anomaly(out, ts_ns, side, pos, "bad-apci",
+                      f"not a plausible IEC 104 APCI (start 0x{buf[pos]:02x}, length "
+                      f"{buf[pos + 1]}; I-frames need 10..{MAX_LENGTH} and a known "
+                      "type id, S/U frames 4 and a known function); resynchronising")
 
-    def _apdu(self, out: Output, raw: bytes, side: int, pos: int, ts_ns: int) -> None:
+    def _frame(self, out: Output, buf: bytes, pos: int, size: int, side: int,
+               ts_ns: int) -> None:
         self.apdus += 1
+        raw = buf[pos:pos + size]
         try:
             apdu = parse_apdu(raw)
         except ApduError as exc:
@@ -172,18 +143,9 @@ class Iec104Session:
             return
         key = (apdu.type_id, apdu.common_address, apdu.ioa)
         if apdu.cause == 6 and side == 1:
-            if len(self._pending) >= _MAX_PENDING:
-                del self._pending[next(iter(self._pending))]
-            self._pending[key] = event.operation
+            remember(self._pending, key, event.operation)
         elif apdu.cause in (7, 10) and side == 0:
             operation = self._pending.get(key) if apdu.cause == 7 else \
                 self._pending.pop(key, None)
             if operation is not None:
                 event.paired, event.operation = True, operation
-
-    def _anomaly(self, out: Output, ts_ns: int, side: int, pos: int, reason: str,
-                 message: str) -> None:
-        self.anomalies += 1
-        if self.anomalies <= _MAX_ANOMALIES:
-            out.append(Anomaly(ts_ns, "iec104", reason, message, self._offset[side] + pos,
-                               self._keys[side]))

@@ -10,6 +10,7 @@ from typing import Any
 
 from isthmus.model import Severity
 from isthmus.security.dissectors.base import Output
+from isthmus.security.dissectors.framed_session import FramedSession, ParseCache, remember
 from isthmus.security.dissectors.s7.names import COTP_TYPES, ROSCTR
 from isthmus.security.dissectors.s7.s7comm import S7Error, S7Message, parse_s7comm
 from isthmus.security.dissectors.s7.s7plus import S7PlusError, parse_s7plus
@@ -20,13 +21,11 @@ from isthmus.security.dissectors.s7.transport import (
     parse_cotp,
     tpkt_length,
 )
-from isthmus.security.events import Anomaly, FlowKey, ProtocolEvent
+from isthmus.security.events import FlowKey, ProtocolEvent
 
 __all__ = ["S7Event", "S7Session"]
 
 _MAX_MESSAGE = 65536        # bytes of one reassembled COTP message
-_MAX_PENDING = 256
-_MAX_ANOMALIES = 50
 _SEVERITY = {"read": Severity.INFO, "session": Severity.INFO, "identify": Severity.INFO,
              "browse": Severity.INFO, "diagnostics": Severity.INFO, "write": Severity.LOW,
              "time_sync": Severity.LOW, "subscribe": Severity.INFO, "call": Severity.LOW,
@@ -85,8 +84,7 @@ class S7Event(ProtocolEvent):
         return text
 
 
-_JOBS: dict[bytes, S7Message] = {}     # jobs without their PDU reference → parsed
-_MAX_JOBS = 4096
+_JOBS: ParseCache[bytes, S7Message] = ParseCache()   # jobs without their PDU reference
 
 
 def _job(msg: bytes) -> S7Message:
@@ -96,74 +94,52 @@ def _job(msg: bytes) -> S7Message:
     key = msg[:4] + msg[6:]
     found = _JOBS.get(key)
     if found is None:
-        found = parse_s7comm(msg)
-        if len(_JOBS) >= _MAX_JOBS:
-            _JOBS.clear()
-        _JOBS[key] = found
+        found = _JOBS.keep(key, parse_s7comm(msg))
     return found
 
 
-class S7Session:
+class S7Session(FramedSession):
     """Parser state for one connection; `to_server` is the client → PLC direction."""
 
+    protocol = "s7"
+    header_size = 7
+
     def __init__(self, to_server: FlowKey, *, midstream: bool) -> None:
-        self._keys = [to_server.reversed(), to_server]
-        self._buf = [b"", b""]
-        self._offset = [0, 0]
-        self._syncing = [midstream, midstream]
+        super().__init__(to_server, midstream=midstream)
         self._message = [bytearray(), bytearray()]
         self._pending: dict[int, S7Message] = {}
         self.messages = 0
         self.foreign_messages = 0
-        self.anomalies = 0
 
     def parse(self, data: bytes, *, to_server: bool, ts_ns: int) -> Output:
         side = 1 if to_server else 0
-        out: Output = []
         if (not self._buf[side] and not self._syncing[side] and not self._message[side]
                 and len(data) > 7 and data[0] == 3 and data[1] == 0 and data[4] == 2
                 and data[5] == DT and data[6] & 0x80
                 and data[2] << 8 | data[3] == len(data)):
             # the common case: the chunk is one TPKT holding a whole message (what
             # `tpkt_length`, `parse_cotp` and `_tpkt` would find, without their objects)
+            out: Output = []
             self._message_event(out, data[7:], side, 0, ts_ns)
             self._offset[side] += len(data)
             return out
-        buf = self._buf[side] + data
-        pos = 0
-        while True:
-            if self._syncing[side]:
-                found, keep = find_sync(buf, pos)
-                pos = keep
-                if found is None:
-                    break
-                self._syncing[side] = False
-            if len(buf) - pos < 7:
-                break
-            length = tpkt_length(buf, pos)
-            if length is None:
-                self._anomaly(out, ts_ns, side, pos, "bad-tpkt",
-                              "not a TPKT/COTP header (version 3, length >= 7, known COTP "
-                              "type); resynchronising")
-                self._syncing[side] = True
-                self._message[side].clear()
-                pos += 1
-                continue
-            if pos + length > len(buf):
-                break
-            self._tpkt(out, buf[pos:pos + length], side, pos, ts_ns)
-            pos += length
-        self._offset[side] += pos
-        self._buf[side] = buf[pos:]
-        return out
+        return self._scan(data, side, ts_ns)
 
-    def gap(self, *, to_server: bool, missing: int, ts_ns: int) -> Output:
-        side = 1 if to_server else 0
-        self._offset[side] += len(self._buf[side]) + missing
-        self._buf[side] = b""
+    _sync = staticmethod(find_sync)
+    _length = staticmethod(tpkt_length)
+
+    def _bad_header(self, out: Output, buf: bytes, pos: int, side: int, ts_ns: int) -> None:
+        self._anomaly(out, ts_ns, side, pos, "bad-tpkt",
+                      "not a TPKT/COTP header (version 3, length >= 7, known COTP "
+                      "type); resynchronising")
         self._message[side].clear()
-        self._syncing[side] = True
-        return []
+
+    def _frame(self, out: Output, buf: bytes, pos: int, size: int, side: int,
+               ts_ns: int) -> None:
+        self._tpkt(out, buf[pos:pos + size], side, pos, ts_ns)
+
+    def _forget(self, side: int) -> None:
+        self._message[side].clear()
 
     def _tpkt(self, out: Output, tpkt: bytes, side: int, pos: int, ts_ns: int) -> None:
         cotp = parse_cotp(tpkt)
@@ -226,10 +202,8 @@ class S7Session:
         is_request = is_job or parsed.is_request
         if is_request:
             request = None
-            if self._pending.pop(pdu_ref, None) is None \
-                    and len(self._pending) >= _MAX_PENDING:
-                del self._pending[next(iter(self._pending))]
-            self._pending[pdu_ref] = parsed
+            self._pending.pop(pdu_ref, None)        # a reused reference takes no new room
+            remember(self._pending, pdu_ref, parsed)
         elif request is not None:
             del self._pending[pdu_ref]
         first = parsed.items[0] if parsed.items else {}
@@ -251,10 +225,3 @@ class S7Session:
             _SEVERITY.get(parsed.operation, Severity.LOW), len(msg), "s7comm-plus",
             parsed.opcode_name, parsed.sequence, parsed.function_code, parsed.function,
             detail={"version": parsed.version}, offset=self._offset[side] + pos)
-
-    def _anomaly(self, out: Output, ts_ns: int, side: int, pos: int, reason: str,
-                 message: str) -> None:
-        self.anomalies += 1
-        if self.anomalies <= _MAX_ANOMALIES:
-            out.append(Anomaly(ts_ns, "s7", reason, message, self._offset[side] + pos,
-                               self._keys[side]))
