@@ -15,8 +15,9 @@ from hypothesis.extra import numpy as hnp
 
 from isthmus.analytics.evaluation import DataFileError, DetectionCounts, read_delimited
 from isthmus.cli import main
+from tests.analytics.shared_data import SHARED_DATA
 
-SKAB = Path(__file__).parents[3] / "shared" / "data" / "skab"
+SKAB = SHARED_DATA / "skab"
 needs_skab = pytest.mark.skipif(not SKAB.is_dir(), reason="SKAB data not present")
 
 

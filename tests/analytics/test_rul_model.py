@@ -31,8 +31,9 @@ from isthmus.analytics.rul.conditions import OperatingConditions
 from isthmus.analytics.rul.features import history_features
 from isthmus.analytics.rul.intervals import ResidualBands
 from isthmus.cli import main
+from tests.analytics.shared_data import SHARED_DATA
 
-FD001 = Path(__file__).parents[3] / "shared" / "data" / "cmapss" / "train_FD001.txt"
+FD001 = SHARED_DATA / "cmapss" / "train_FD001.txt"
 needs_cmapss = pytest.mark.skipif(not FD001.is_file(), reason="C-MAPSS data not present")
 
 
