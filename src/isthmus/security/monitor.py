@@ -184,6 +184,9 @@ class Monitor:
     def finish(self) -> MonitorSummary:
         """Close every open flow (delivering what is buffered) and summarise."""
         self.reassembler.flush(self.last_ts or 0)
+        for anomaly in self.decoder.flush_fragments(self.last_ts or 0):
+            anomaly.source = self.files[-1] if self.files else ""
+            self._emit(anomaly)
         if self.detector is not None:
             for alert in self.detector.finish(self.last_ts):
                 self._alert(alert)

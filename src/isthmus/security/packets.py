@@ -2,7 +2,9 @@
 802.1Q/QinQ VLAN tags, IPv4 (options) and IPv6 (extension headers skipped), TCP and UDP.
 
 `PacketDecoder.decode` returns a `Packet`, an `Anomaly` (malformed, with the byte offset in
-the frame) or None (not IP, or an IP fragment: fragments are counted, not reassembled).
+the frame) or None (not IP, or an IP fragment that completes no datagram yet). Fragments
+are reassembled by `fragments.FragmentReassembler`; its anomalies (overlaps, incomplete
+datagrams) come out of `decode` in place of the next None, and `flush_fragments` at the end.
 Headers are parsed with one precompiled `struct` call each; addresses become text through
 small caches because a capture repeats the same few hosts over and over.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections import deque
 from dataclasses import dataclass, field
 
 from isthmus.security.capture.frames import (
@@ -22,6 +25,7 @@ from isthmus.security.capture.frames import (
     Frame,
 )
 from isthmus.security.events import Anomaly
+from isthmus.security.fragments import FragmentKey, FragmentReassembler
 
 __all__ = [
     "FAST_HEADERS",
@@ -90,7 +94,9 @@ class DecodeStats:
     udp: int = 0
     other_ip: int = 0          # ICMP, OSPF, …
     non_ip: int = 0            # ARP, LLDP, PROFINET DCP, …
-    fragments: int = 0         # IPv4/IPv6 fragments: counted, not reassembled
+    fragments: int = 0         # IPv4/IPv6 fragments seen
+    fragments_reassembled: int = 0   # datagrams completed from fragments
+    fragments_incomplete: int = 0    # datagrams evicted, expired or left at the end
     malformed: int = 0
     unknown_linktype: int = 0
     by_ethertype: dict[int, int] = field(default_factory=dict)
@@ -110,11 +116,13 @@ class PacketDecoder:
     def __init__(self) -> None:
         self.stats = DecodeStats()
         self._names: dict[bytes, str] = {}
+        self.fragments = FragmentReassembler()
+        self._pending: deque[Anomaly] = deque()
 
     def decode(self, frame: Frame) -> Packet | Anomaly | None:
         self.stats.frames += 1
         try:
-            return self._link(frame)
+            packet = self._link(frame)
         except _Malformed as bad:
             self.stats.malformed += 1
             return Anomaly(frame.ts_ns, bad.layer, bad.reason, str(bad), bad.offset)
@@ -122,6 +130,18 @@ class PacketDecoder:
             self.stats.malformed += 1
             return Anomaly(frame.ts_ns, "link", "short-header", f"frame cut short: {exc}",
                            len(frame.data))
+        if packet is None and self._pending:
+            return self._pending.popleft()
+        return packet
+
+    def flush_fragments(self, ts_ns: int) -> list[Anomaly]:
+        """End of capture: anomalies not yet returned, and one per datagram still being
+        reassembled (counted as incomplete)."""
+        self.fragments.flush(ts_ns)
+        self._take_fragment_anomalies()
+        out = list(self._pending)
+        self._pending.clear()
+        return out
 
     # ---- link layer --------------------------------------------------------------------
 
@@ -198,8 +218,11 @@ class PacketDecoder:
             raise _Malformed("ip", "truncated", f"IPv4 total length {total} but only "
                              f"{len(data) - offset} bytes in the frame", offset)
         if frag & 0x3FFF:                   # more fragments, or a non-zero fragment offset
-            self.stats.fragments += 1
-            return None
+            if end > len(data):             # snapped: its bytes cannot be reassembled
+                self.stats.fragments += 1
+                return None
+            return self._fragment(frame, (4, src, dst, _ident, proto), (frag & 0x1FFF) * 8,
+                                  bool(frag & 0x2000), data[offset + ihl:end], proto)
         return self._transport(frame, data, offset + ihl, min(end, len(data)), proto,
                                self._name(src), self._name(dst), 4)
 
@@ -218,9 +241,14 @@ class PacketDecoder:
         while nxt in _IPV6_EXTENSIONS or nxt == _IPV6_FRAGMENT:
             _need(data, pos, 8, "ip", f"IPv6 extension header {nxt}")
             if nxt == _IPV6_FRAGMENT:
-                if int.from_bytes(data[pos + 2:pos + 4], "big") & 0xFFF9:
-                    self.stats.fragments += 1
-                    return None
+                field_ = int.from_bytes(data[pos + 2:pos + 4], "big")
+                if field_ & 0xFFF9:
+                    if offset + 40 + plen > len(data):     # snapped
+                        self.stats.fragments += 1
+                        return None
+                    key = (6, src, dst, int.from_bytes(data[pos + 4:pos + 8], "big"), -1)
+                    return self._fragment(frame, key, field_ & 0xFFF8, bool(field_ & 1),
+                                          data[pos + 8:end], data[pos])
                 size = 8
             elif nxt == 51:                 # AH counts 4-byte words
                 size = (data[pos + 1] + 2) * 4
@@ -229,6 +257,45 @@ class PacketDecoder:
             nxt = data[pos]
             pos += size
         return self._transport(frame, data, pos, end, nxt, self._name(src), self._name(dst), 6)
+
+    # ---- fragments ---------------------------------------------------------------------
+
+    def _fragment(self, frame: Frame, key: FragmentKey, offset: int, more: bool,
+                  data: bytes, proto: int) -> Packet | None:
+        """One fragment into the reassembler; the datagram it completes is decoded as
+        a packet stamped with this (the last) fragment's time."""
+        self.stats.fragments += 1
+        done = self.fragments.add(key, frame.ts_ns, offset, more, data, proto)
+        self._take_fragment_anomalies()
+        if done is None:
+            return None
+        self.stats.fragments_reassembled += 1
+        whole = Frame(frame.ts_ns, frame.linktype, done.payload, len(done.payload),
+                      frame.file_offset)
+        src, dst = self._name(key[1]), self._name(key[2])
+        if key[0] == 4:
+            return self._transport(whole, done.payload, 0, len(done.payload), done.protocol,
+                                   src, dst, 4)
+        return self._ipv6_rest(whole, done.payload, done.protocol, src, dst)
+
+    def _ipv6_rest(self, frame: Frame, data: bytes, nxt: int, src: str,
+                   dst: str) -> Packet | None:
+        """A reassembled IPv6 fragmentable part: extension headers, then transport."""
+        pos = 0
+        while nxt in _IPV6_EXTENSIONS:
+            _need(data, pos, 8, "ip", f"IPv6 extension header {nxt}")
+            size = (data[pos + 1] + 2) * 4 if nxt == 51 else (data[pos + 1] + 1) * 8
+            nxt = data[pos]
+            pos += size
+        return self._transport(frame, data, pos, len(data), nxt, src, dst, 6)
+
+    def _take_fragment_anomalies(self) -> None:
+        found = self.fragments.anomalies
+        if found:
+            self.stats.fragments_incomplete += sum(
+                a.reason == "fragment-incomplete" for a in found)
+            self._pending.extend(found)
+            found.clear()
 
     # ---- transport ---------------------------------------------------------------------
 
