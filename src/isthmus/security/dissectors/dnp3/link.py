@@ -8,6 +8,7 @@ import struct
 from typing import NamedTuple
 
 from isthmus.security.dissectors.base import Match
+from isthmus.security.dissectors.recognition import match_directions
 
 __all__ = ["HEADER", "HEADER_SIZE", "MAX_FRAME", "LinkHeader", "crc", "find_sync",
            "frame_size", "match_streams", "parse_header", "user_data"]
@@ -143,20 +144,13 @@ def match_streams(to_server: bytes, to_client: bytes, *, midstream: bool) -> Mat
     """DNP3 by content: a link header with a correct CRC (at the start of a direction, or
     anywhere in it when picked up mid-stream). Two start bytes and a 16-bit CRC make a
     false positive about one in four billion."""
-    undecided = not (to_server or to_client)
-    for buf in (to_server, to_client):
-        if not buf:
-            continue
-        if midstream:
-            found, _keep = find_sync(buf, 0)
-            if found is not None:
-                return Match.YES
-            undecided = undecided or (len(buf) < 4 * MAX_FRAME)
-            continue
-        if parse_header(buf, 0) is not None:
-            return Match.YES
-        if len(buf) < HEADER_SIZE and _START.startswith(buf[:2]):
-            undecided = True
-        elif len(buf) >= HEADER_SIZE or buf[:2] != _START[:len(buf[:2])]:
-            return Match.NO
-    return Match.MAYBE if undecided else Match.NO
+    return match_directions(to_server, to_client, midstream=midstream, find_sync=find_sync,
+                            sync_window=4 * MAX_FRAME, first=_first_frame)
+
+
+def _first_frame(buf: bytes) -> Match:
+    if parse_header(buf, 0) is not None:
+        return Match.YES
+    if len(buf) < HEADER_SIZE and _START.startswith(buf[:2]):
+        return Match.MAYBE
+    return Match.NO

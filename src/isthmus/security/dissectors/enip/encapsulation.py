@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from isthmus.security.dissectors.base import Match
 from isthmus.security.dissectors.enip.names import COMMANDS, CPF_ITEMS
+from isthmus.security.dissectors.recognition import match_directions
 
 __all__ = ["HEADER", "HEADER_SIZE", "MAX_LENGTH", "CpfItem", "EncapError", "Header",
            "find_sync", "match_streams", "message_length", "parse_cpf", "parse_header",
@@ -141,28 +142,18 @@ def find_sync(buf: bytes, start: int) -> tuple[int | None, int]:
 def match_streams(to_server: bytes, to_client: bytes, *, midstream: bool) -> Match:
     """EtherNet/IP by content: the first message (or, mid-stream, any message) has a known
     command other than NOP, options 0 and a body of the shape its command requires."""
-    undecided = not (to_server or to_client)
-    for buf in (to_server, to_client):
-        if not buf:
-            continue
-        if midstream:
-            found, _keep = find_sync(buf, 0)
-            if found is not None:
-                return Match.YES
-            undecided = undecided or len(buf) < 2 * _SYNC_LENGTH
-            continue
-        if len(buf) < HEADER_SIZE:
-            if len(buf) >= 2 and buf[0] | buf[1] << 8 not in COMMANDS:
-                return Match.NO
-            undecided = True
-            continue
-        size = message_length(buf, 0)
-        if size is None:
+    return match_directions(to_server, to_client, midstream=midstream, find_sync=find_sync,
+                            sync_window=2 * _SYNC_LENGTH, first=_first_message)
+
+
+def _first_message(buf: bytes) -> Match:
+    if len(buf) < HEADER_SIZE:
+        if len(buf) >= 2 and buf[0] | buf[1] << 8 not in COMMANDS:
             return Match.NO
-        if size > len(buf):
-            undecided = True
-            continue
-        if not valid_body(parse_header(buf, 0), buf[HEADER_SIZE:size]):
-            return Match.NO
-        return Match.YES
-    return Match.MAYBE if undecided else Match.NO
+        return Match.MAYBE
+    size = message_length(buf, 0)
+    if size is None:
+        return Match.NO
+    if size > len(buf):
+        return Match.MAYBE
+    return Match.YES if valid_body(parse_header(buf, 0), buf[HEADER_SIZE:size]) else Match.NO
