@@ -29,6 +29,7 @@ from isthmus.analytics.rul import (
     rmse,
     run_fold,
 )
+from isthmus.cli.options import FILE_PATH
 
 __all__ = ["analytics_group"]
 
@@ -58,7 +59,7 @@ def _print_counts(counts: DetectionCounts, files: int) -> None:
               help="0/1 label column, used only for the metrics; files without it are scored.")
 @click.option("--ignore-cols", default="changepoint", show_default=True,
               help="Comma-separated columns that are neither signals nor labels.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_path", type=FILE_PATH,
               help="Write per-row scores (file, time, score, threshold, predicted, label).")
 def anomaly_command(files: tuple[Path, ...], sep: str, time_col: str, train_rows: int,
                     label_col: str, ignore_cols: str, out_path: Path | None) -> None:
@@ -109,10 +110,10 @@ iterations_option = click.option(
 @click.option("--cap", default=125.0, show_default=True, type=click.FloatRange(min=1.0),
               help="Training targets above this many cycles are clipped to it.")
 @click.option("--seed", default=0, show_default=True, help="Random seed of the model.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_path", type=FILE_PATH,
               help="Write unit, predicted RUL, interval low/high and true RUL as CSV.")
 @iterations_option
-@click.option("--save", "save_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--save", "save_path", type=FILE_PATH,
               help="Also write the trained model, for `health:` assets with `model: learned`.")
 def rul_command(train_path: Path, test_path: Path, truth_path: Path, cap: float, seed: int,
                 out_path: Path | None, iterations: int, save_path: Path | None) -> None:

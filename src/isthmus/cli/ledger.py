@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from isthmus.cli.options import (
+    FILE_PATH,
     data_option,
     historian_option,
     historian_url,
@@ -38,7 +39,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _out_option(func: F) -> F:
-    return click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path),
+    return click.option("-o", "--out", type=FILE_PATH,
                         default=None, help="Write the proof to FILE (default: stdout).")(func)
 
 
@@ -213,7 +214,7 @@ def consistency_command(old: str, new: str, out: Path | None, data_dir: Path,
 
 
 @ledger_group.command("checkpoint")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--out", type=FILE_PATH, default=None,
               help="Also write the signed note to FILE (for witnesses).")
 @click.option("--witness", "witnesses", multiple=True, metavar="URL",
               help="Publish the note to a witness: file:PATH, http(s)://…, "

@@ -15,6 +15,7 @@ import click
 
 from isthmus.cli.detection import DetectionSetup, detection_options
 from isthmus.cli.monitoring import MonitorPlatform, live_options, platform_options, run_live
+from isthmus.cli.options import FILE_PATH
 from isthmus.cli.tables import render
 from isthmus.security import Monitor, MonitorEvent, MonitorSummary, Progress, to_ecs
 
@@ -57,19 +58,19 @@ def _print_summary(summary: MonitorSummary, out: TextIO) -> None:
 
 @click.command("monitor")
 @click.option("--pcap", "pcaps", multiple=True, metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=Path),
+              type=FILE_PATH,
               help="A pcap or pcapng capture (repeat for several, read in order).")
 @click.option("--out", "out_path", default=None, metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=Path),
+              type=FILE_PATH,
               help="Write events as JSON lines here ('-' for stdout).")
 @click.option("--json-summary", "summary_path", default=None, metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=Path),
+              type=FILE_PATH,
               help="Write the inventory, communication map and counters as JSON here.")
 @click.option("--dot", "dot_path", default=None, metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=Path),
+              type=FILE_PATH,
               help="Write the communication map as a Graphviz DOT graph here.")
 @click.option("--graphml", "graphml_path", default=None, metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=Path),
+              type=FILE_PATH,
               help="Write the communication map as GraphML (yEd, Gephi, networkx) here.")
 @live_options
 @platform_options

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from isthmus.cli.options import historian_url
+from isthmus.cli.options import FILE_PATH, historian_url
 from isthmus.cli.site import load_or_exit
 from isthmus.config import SiteConfig
 from isthmus.historian import Historian, HistorianError, open_historian
@@ -50,7 +50,7 @@ def platform_options(func: F) -> F:
                         help="Data directory whose historian keeps the asset table and "
                              "the process history used to correlate writes.")(func)
     return click.option("--site", "site_path", default=None, metavar="FILE",
-                        type=click.Path(dir_okay=False, path_type=Path),
+                        type=FILE_PATH,
                         help="Site file: merge its devices into the inventory and name the "
                              "tag, value and process before/after of each write.")(func)
 

@@ -15,6 +15,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_DATA = "./isthmus-data"
 
+#: The type of every option that names one file (to read or to write).
+FILE_PATH = click.Path(dir_okay=False, path_type=Path)
+
 
 def data_option(func: F) -> F:
     return click.option(
@@ -36,7 +39,7 @@ def config_option(*, required: bool) -> Callable[[F], F]:
     def wrap(func: F) -> F:
         return click.option(
             "-c", "--config", "config_path", required=required, metavar="FILE",
-            type=click.Path(dir_okay=False, path_type=Path),
+            type=FILE_PATH,
             help="Site file (YAML)." + ("" if required else
                                         " Default: the embedded packaging plant."),
         )(func)
