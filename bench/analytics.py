@@ -30,8 +30,11 @@ from typing import Any
 import numpy as np
 
 from isthmus.analytics.alarms import AlarmEngine
-from isthmus.analytics.efficiency import EfficiencyAnalytics, efficiency_derived_tags
+from isthmus.analytics.anomaly.engine import AnomalyEngine
+from isthmus.analytics.efficiency import EfficiencyAnalytics
+from isthmus.analytics.health import HealthEngine
 from isthmus.config.schema import SiteConfig
+from isthmus.gateway import namespace_tags
 from isthmus.model import Event, SampleBatch, TagRegistry
 
 S = 1_000_000_000
@@ -120,52 +123,32 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def _draining(update: Callable[[SampleBatch], list[Event]], take: Callable[[], object]
+              ) -> Callable[[SampleBatch], list[Event]]:
+    """`update`, then `take` the derived samples, as the gateway publishes them to the
+    historian (left in place they would grow without bound)."""
+    def step(batch: SampleBatch) -> list[Event]:
+        events = update(batch)
+        take()
+        return events
+    return step
+
+
 def build(lines: int) -> tuple[SiteConfig, TagRegistry, dict[str, Callable[[SampleBatch],
                                                                           list[Event]]]]:
-    components: dict[str, Callable[[SampleBatch], list[Event]]] = {}
-    try:
-        from isthmus.analytics.anomaly.engine import AnomalyEngine, anomaly_derived_tags
-        site = site_of(lines, anomaly=True)
-    except Exception as exc:  # another helper's package: measured only when it is there
-        print(f"anomaly detectors not measured: {type(exc).__name__}: {exc}")
-        AnomalyEngine = None  # type: ignore[assignment,misc]
-        site = site_of(lines, anomaly=False)
+    site = site_of(lines, anomaly=True)
     registry = TagRegistry()
-    for tag in [*site.tags(), *efficiency_derived_tags(site)]:
+    for tag in namespace_tags(site):
         registry.intern(tag)
     efficiency = EfficiencyAnalytics(site, registry)
-
-    def efficiency_update(batch: SampleBatch) -> list[Event]:
-        events = efficiency.update(batch)
-        efficiency.take_derived()  # what the gateway publishes to the historian
-        return events
-
-    components["spc+oee+energy"] = efficiency_update
-    components["alarms"] = AlarmEngine(site, registry).update
-    if AnomalyEngine is not None:
-        for tag in anomaly_derived_tags(site):
-            registry.intern(tag)
-        anomaly = AnomalyEngine(site, registry)
-
-        def anomaly_update(batch: SampleBatch) -> list[Event]:
-            events = anomaly.update(batch)
-            anomaly.derived.take()  # the scores the gateway publishes to the historian
-            return events
-
-        components["anomaly"] = anomaly_update
-        from isthmus.analytics.health import HealthEngine, health_derived_tags
-
-        for tag in health_derived_tags(site):
-            registry.intern(tag)
-        health = HealthEngine(site, registry)
-
-        def health_update(batch: SampleBatch) -> list[Event]:
-            events = health.update(batch)
-            health.derived.take()  # the figures the gateway publishes to the historian
-            return events
-
-        components["health"] = health_update
-    return site, registry, components
+    anomaly = AnomalyEngine(site, registry)
+    health = HealthEngine(site, registry)
+    return site, registry, {
+        "spc+oee+energy": _draining(efficiency.update, efficiency.take_derived),
+        "alarms": AlarmEngine(site, registry).update,
+        "anomaly": _draining(anomaly.update, anomaly.derived.take),
+        "health": _draining(health.update, health.derived.take),
+    }
 
 
 def run_isthmus(lines: int, seconds: int) -> tuple[float, float, dict[str, float], list[str]]:
