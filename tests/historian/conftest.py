@@ -3,29 +3,20 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from isthmus.historian import SequencedHistorian, open_historian
 from isthmus.model import Tag
+from tests.historian.backends import BACKENDS, backend_url
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def historian_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/history/h.db"
-        return
-    schema = f"test_historian_{uuid.uuid4().hex[:12]}"
-    yield f"{PG_URL}?schema={schema}"
-    with psycopg.connect(PG_URL, autocommit=True) as pg:
-        pg.execute(psycopg.sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-            psycopg.sql.Identifier(schema)))
+    yield from backend_url(request.param, tmp_path, sqlite_file="history/h.db",
+                           schema_prefix="test_historian")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ raw SQL access to its tables for tampering."""
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,8 @@ from isthmus.historian import LedgerHistorian, open_historian
 from isthmus.integrity.identity import GatewayIdentity
 from isthmus.integrity.ledger import BatchSigner, Ledger
 from isthmus.model import SampleBatch, Tag, TagRegistry
+from tests.historian.backends import BACKENDS, backend_url
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 S = 1_000_000_000
 T0 = 1_750_000_000 * S
 GATEWAY = "acme-test-gw"
@@ -30,16 +29,10 @@ def tag(name: str) -> Tag:
     return Tag(f"acme/plant/area/line1/cell/asset/{name}")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/h.db"
-        return
-    schema = f"test_ledger_{uuid.uuid4().hex[:12]}"
-    yield f"{PG_URL}?schema={schema}"
-    with psycopg.connect(PG_URL, autocommit=True) as pg:
-        pg.execute(psycopg.sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-            psycopg.sql.Identifier(schema)))
+    yield from backend_url(request.param, tmp_path, sqlite_file="h.db",
+                           schema_prefix="test_ledger")
 
 
 def poll(registry: TagRegistry, k: int, *, tags: int = 3, steps: int = 4) -> SampleBatch:
