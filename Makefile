@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck services venv bench bench-ingest bench-modbus bench-query bench-monitor bench-ledger clean fuzz bench-analytics
+.PHONY: demo test lint typecheck services venv native bench bench-ingest bench-modbus bench-query bench-monitor bench-ledger clean fuzz bench-analytics
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
@@ -18,8 +18,20 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+## native: compile the security monitor's per-packet path with mypyc (C extensions beside
+## the sources, ignored by git; rebuilt when one of those sources changes)
+NATIVE_SOURCES := $(shell python3 scripts/build_native.py --list)
+NATIVE_STAMP   := src/isthmus/native-build.json
+
+$(NATIVE_STAMP): $(STAMP) scripts/build_native.py src/isthmus/native.py $(NATIVE_SOURCES)
+	@command -v gcc >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc; }
+	@test -f "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-dev; }
+	$(BIN)/python scripts/build_native.py
+
+native: $(NATIVE_STAMP)
+
 ## demo: simulated packaging plant -> Modbus/TCP -> gateway -> SQLite historian (no external service)
-demo: $(STAMP)
+demo: $(STAMP) $(NATIVE_STAMP)
 	$(BIN)/isthmus demo --duration $${DURATION:-60}
 	$(BIN)/isthmus tags --data ./isthmus-data | head -20
 	$(BIN)/isthmus query acme/lyon/packaging/line1/filler/filler/fill_weight --from -5m --every 10s --agg avg --data ./isthmus-data | tail -8
@@ -28,7 +40,7 @@ demo: $(STAMP)
 services:
 	@bash scripts/services.sh
 
-test: $(STAMP) services
+test: $(STAMP) $(NATIVE_STAMP) services
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$rc
@@ -51,7 +63,7 @@ bench-query: $(STAMP) services
 	$(BIN)/python bench/query.py
 
 # tshark (GPL) is only run as an external oracle by the benchmark, never imported
-bench-monitor: $(STAMP)
+bench-monitor: $(STAMP) $(NATIVE_STAMP)
 	@command -v tshark >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark; }
 	$(BIN)/python bench/monitor.py
 
@@ -67,4 +79,5 @@ fuzz: $(STAMP)
 	FUZZ_MINUTES=$${FUZZ_MINUTES:-3} $(BIN)/pytest -q -s -p no:cacheprovider -m fuzz --timeout=0 tests/security/fuzz
 
 clean:
+	test ! -x $(BIN)/python || $(BIN)/python scripts/build_native.py --clean
 	rm -rf $(VENV) isthmus-data .pytest_cache .mypy_cache .ruff_cache

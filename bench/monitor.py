@@ -458,6 +458,31 @@ def _table(rows: list[tuple[str, int, float, float]], *, tshark_rate: float | No
         print(f"{name:<38} {n:>9,} {wall:>7.2f} {cpu:>7.2f} {rate:>14,.0f} {vs_tshark}")
 
 
+def _pipeline_child(path: Path) -> None:
+    """Run the pipeline in this (child) process and print (frames, wall s, CPU s)."""
+    (frames, wall, cpu) = measured(pipeline, path, None)
+    print(frames, wall, cpu)
+
+
+def sources_run(path: Path) -> tuple[int, float, float]:
+    """The default pipeline in a child process that imports the sources, not the compiled
+    modules (ISTHMUS_PURE_PYTHON=1): what `make native` buys. Its own timing, so the
+    interpreter's start is not counted."""
+    out = subprocess.run([sys.executable, __file__, "--pipeline-child", str(path)], check=True,
+                         env={**os.environ, "ISTHMUS_PURE_PYTHON": "1"}, capture_output=True,
+                         text=True).stdout.split()
+    return int(out[0]), float(out[1]), float(out[2])
+
+
+def _compiled() -> str:
+    import isthmus.security.monitor as module
+    from isthmus.native import compiled_files, is_compiled
+    if os.environ.get("ISTHMUS_PURE_PYTHON") or not is_compiled(module):
+        return "the monitor runs from its Python sources (no `make native` build)"
+    return (f"the monitor's per-packet path is compiled with mypyc (`make native`: "
+            f"{len(compiled_files()) - 1} modules)")
+
+
 def _json_sink(out: TextIO) -> Callable[[MonitorEvent], None]:
     import json
 
@@ -475,8 +500,14 @@ def main() -> None:
     parser.add_argument("--no-tshark", action="store_true", help="skip tshark")
     parser.add_argument("--stages", action="store_true",
                         help="only time each stage alone, on a --packets capture")
+    parser.add_argument("--no-sources", action="store_true",
+                        help="skip the run of the pure-Python sources")
     parser.add_argument("--rss-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--pipeline-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.pipeline_child:
+        _pipeline_child(args.pipeline_child)
+        return
     if args.rss_child:
         _rss_child(args.rss_child)
         return
@@ -500,7 +531,7 @@ def main() -> None:
         print(f"{args.packets:,}-packet mixed industrial capture "
               f"({', '.join(PROTOCOLS)}), {path.stat().st_size / 1e6:.1f} MB, generated in "
               f"{gen_s:.1f} s; {os.cpu_count()} CPUs, load average {_load()} at start, "
-              f"Python {sys.version.split()[0]}")
+              f"Python {sys.version.split()[0]}; {_compiled()}")
         rows: list[tuple[str, int, float, float]] = []
         base_n, base_s, base_cpu = measured(baseline, path)
         rows.append(("struct.unpack_from walk (baseline)", base_n, base_s, base_cpu))
@@ -511,6 +542,8 @@ def main() -> None:
         rows.append(("monitor, default detector", *measured(pipeline, path, None)))
         rows.append(("monitor, no detector (--no-detect)",
                      *measured(functools.partial(pipeline, detect=False), path, None)))
+        if not args.no_sources:
+            rows.append(("monitor, default detector, sources", *sources_run(path)))
         ours_n, ours_s, ours_cpu, ours = ours_by_frame(path)
         rows.append(("monitor + detector + per-event sink", ours_n, ours_s, ours_cpu))
         if not args.no_json:

@@ -1,12 +1,16 @@
 """What the security monitor reports: flow keys, protocol events and anomalies.
 
 Events are plain slotted dataclasses; `isthmus.security.ecs` turns them into ECS-like JSON.
+`ProtocolEvent` is compiled by `make native`: its subclasses outside the compiled modules are
+dataclasses *without* `slots=True`, whose slots would hide the compiled base's fields.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from mypy_extensions import mypyc_attr
 
 from isthmus.model import Severity
 
@@ -27,6 +31,7 @@ class FlowKey:
         return FlowKey(self.dst, self.dport, self.src, self.sport, self.transport)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)   # the interpreted dissectors' events
 @dataclass(slots=True)
 class ProtocolEvent:
     """One application message seen on the wire (a request, a response, …)."""
@@ -47,6 +52,11 @@ class ProtocolEvent:
         """Vendor, product code, revision … when the message answers an identification
         request; None otherwise."""
         return None
+
+    def may_identify_server(self) -> bool:
+        """Whether this answer may identify the device that sent it: the monitor asks
+        `device_identity` of those alone (by default every answer may)."""
+        return True
 
     def summary(self) -> str:
         """One line for people."""

@@ -361,10 +361,8 @@ class Monitor:
             event.operation, ts, ts)
         if request and getattr(event, "identifies_sender", False):
             tally.identified = client_host
-        elif not request:                  # answers identify the server, by the contract
-            operations = getattr(type(event), "identity_operations", None)
-            if operations is None or event.operation in operations:
-                tally.identified = server_host
+        elif not request and event.may_identify_server():    # by the contract
+            tally.identified = server_host
         return tally
 
     def _datagram(self, packet: Packet) -> None:

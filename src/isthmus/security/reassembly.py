@@ -11,7 +11,7 @@ pressure, so memory stays flat however long the capture.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from isthmus.security.events import FlowKey
 from isthmus.security.packets import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Packet
@@ -52,7 +52,7 @@ class TcpFlow:
     to_client: HalfStream = field(default_factory=HalfStream)
     packets: int = 0
     payload_bytes: int = 0
-    app: object = None               # the stream handler's per-flow state
+    app: Any = None               # the stream handler's per-flow state
     raw_keys: list[bytes] = field(default_factory=list)   # its entries in the fast table
 
     def key(self, to_server: bool) -> FlowKey:

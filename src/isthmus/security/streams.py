@@ -57,7 +57,7 @@ class ProtocolStreams:
             self._start(flow, state, dissector)
 
     def on_data(self, flow: TcpFlow, to_server: bool, data: bytes, ts_ns: int) -> None:
-        state: _AppState = flow.app  # type: ignore[assignment]
+        state: _AppState = flow.app
         if state.session is not None:
             out = state.session.parse(data, to_server=to_server, ts_ns=ts_ns)
             if out:
@@ -69,7 +69,7 @@ class ProtocolStreams:
 
     def on_gap(self, flow: TcpFlow, to_server: bool, offset: int, missing: int,
                ts_ns: int) -> None:
-        state: _AppState = flow.app  # type: ignore[assignment]
+        state: _AppState = flow.app
         out: Output = [Anomaly(ts_ns, "tcp", "gap", f"{missing} bytes missing from the "
                                "capture; the stream resumes after them", offset,
                                flow.key(to_server), Severity.LOW)]
@@ -81,7 +81,7 @@ class ProtocolStreams:
         self._emit(out)
 
     def on_close(self, flow: TcpFlow, reason: str, ts_ns: int) -> None:
-        state: _AppState = flow.app  # type: ignore[assignment]
+        state: _AppState = flow.app
         if state.session is None and not state.unknown:
             self.stats.unrecognised += 1
         self._closed(flow, state.protocol)

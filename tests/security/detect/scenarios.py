@@ -137,7 +137,7 @@ def fired(alerts: list[Alert]) -> set[str]:
     return {a.rule_id for a in alerts}
 
 
-@dataclass(slots=True)
+@dataclass
 class StandIn(ProtocolEvent):
     """A protocol event of a dissector outside this slice (DNP3, RDP, BACnet …): the
     fields the engine reads, as a dissector would set them."""

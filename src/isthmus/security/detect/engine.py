@@ -77,7 +77,7 @@ class _Plan:
     sequenced: bool = False
     unsolicited: bool = False
     extra: bool = False              # any of learn, watches, writes, sequenced, unsolicited
-    flow: object = None              # held, so that its id (in the plan's key) stays its own
+    flow: Any = None              # held, so that its id (in the plan's key) stays its own
 
 
 class _Fields(dict[str, Any]):

@@ -34,7 +34,11 @@ class DissectorSession(Protocol):
 
 class Dissector(Protocol):
     name: str
-    tcp_ports: frozenset[int]       # a hint only: content decides on other ports
+
+    @property
+    def tcp_ports(self) -> frozenset[int]:
+        """Ports that hint at the protocol; content decides, on these and on others."""
+        ...
 
     def match(self, to_server: bytes, to_client: bytes, *, midstream: bool) -> Match:
         """Whether the first bytes of a connection (each direction) are this protocol."""

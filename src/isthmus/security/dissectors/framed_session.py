@@ -9,7 +9,9 @@ it keeps its own fast path in front of `_scan` for the common chunk that is one 
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import ClassVar, TypeVar
+
+from mypy_extensions import mypyc_attr
 
 from isthmus.security.dissectors.base import Output
 from isthmus.security.events import Anomaly, FlowKey
@@ -46,12 +48,14 @@ class ParseCache(dict[K, V]):
         return value
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)   # IEC 104 is interpreted
 class FramedSession:
     """Parser state for one connection; `to_server` is the client → server direction.
     Per-direction lists are indexed by side (0: server → client, 1: client → server)."""
 
-    protocol = ""
-    header_size = 1             # bytes needed before `_length` can decide
+    # class-level, so that interpreted subclasses override them when the base is compiled
+    protocol: ClassVar[str] = ""
+    header_size: ClassVar[int] = 1     # bytes needed before `_length` can decide
 
     def __init__(self, to_server: FlowKey, *, midstream: bool) -> None:
         self._keys = [to_server.reversed(), to_server]

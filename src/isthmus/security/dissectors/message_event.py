@@ -12,7 +12,7 @@ from isthmus.security.events import ProtocolEvent
 __all__ = ["MessageEvent"]
 
 
-@dataclass(slots=True)
+@dataclass
 class MessageEvent(ProtocolEvent):
     function: str = ""
     address: str | int | None = None

@@ -37,7 +37,7 @@ _IDENTITY_PROPERTIES = {121: "vendor", 70: "model", 44: "firmware", 77: "name",
                         12: "software"}
 
 
-@dataclass(slots=True)
+@dataclass
 class BacnetEvent(MessageEvent):
     def summary(self) -> str:
         text = f"bacnet {self.function} {self.direction}"

@@ -25,7 +25,7 @@ _UID_ITEMS = {0x10: "application_context", 0x52: "implementation_class_uid",
               0x55: "implementation_version_name"}
 
 
-@dataclass(slots=True)
+@dataclass
 class DicomEvent(MessageEvent):
     identifies_sender: ClassVar[bool] = True
 

@@ -3,6 +3,8 @@ application layer (function codes, IIN, object headers, CROB and analog output v
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from isthmus.security.dissectors.base import Match
 from isthmus.security.dissectors.dnp3.application import Apdu, ApduError, parse_apdu
 from isthmus.security.dissectors.dnp3.link import crc, match_streams
@@ -18,7 +20,7 @@ class Dnp3Dissector:
     """DNP3 over TCP, recognised by content on any port (port 20000 is only a hint)."""
 
     name = "dnp3"
-    tcp_ports = frozenset({20000})
+    tcp_ports: ClassVar[frozenset[int]] = frozenset({20000})
 
     def match(self, to_server: bytes, to_client: bytes, *, midstream: bool) -> Match:
         return match_streams(to_server, to_client, midstream=midstream)

@@ -6,7 +6,7 @@ requests by application sequence number, each fragment turned into a `Dnp3Event`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from isthmus.model import Severity
 from isthmus.security.dissectors.base import Output
@@ -59,9 +59,8 @@ class Dnp3Event(ProtocolEvent):
     offset: int = 0                  # stream offset of the link frame that ended the message
     paired: bool = False
 
-    #: the operations whose answers may identify the device (none: DNP3 answers carry no
-    #: identity here): the monitor asks `device_identity` of those alone
-    identity_operations: ClassVar[frozenset[str]] = frozenset()
+    def may_identify_server(self) -> bool:
+        return False                 # DNP3 answers carry no identity here
 
     def fields(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -148,7 +147,8 @@ class Dnp3Session(FramedSession):
                 return whole
         return self._scan(data, side, ts_ns)
 
-    _sync = staticmethod(find_sync)
+    def _sync(self, buf: bytes, pos: int, /) -> tuple[int | None, int]:
+        return find_sync(buf, pos)
 
     def _length(self, buf: bytes, pos: int, /) -> int | None:
         header = parse_header(buf, pos)

@@ -5,6 +5,8 @@ Multiple Service Packet, Unconnected Send, general status, identity object)."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from isthmus.security.dissectors.base import Match
 from isthmus.security.dissectors.enip.cip import CipError, CipMessage, parse_request, parse_response
 from isthmus.security.dissectors.enip.encapsulation import match_streams, parse_identity
@@ -20,7 +22,7 @@ class EnipDissector:
     """EtherNet/IP over TCP, recognised by content on any port (44818 is only a hint)."""
 
     name = "enip"
-    tcp_ports = frozenset({44818})
+    tcp_ports: ClassVar[frozenset[int]] = frozenset({44818})
 
     def match(self, to_server: bytes, to_client: bytes, *, midstream: bool) -> Match:
         return match_streams(to_server, to_client, midstream=midstream)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from isthmus.model import Severity
 from isthmus.security.dissectors.base import Output
@@ -62,9 +62,8 @@ class EnipEvent(ProtocolEvent):
     offset: int = 0
     paired: bool = False
 
-    #: the operations whose answers may identify the device (ListIdentity, the identity
-    #: object's attributes): the monitor asks `device_identity` of those alone
-    identity_operations: ClassVar[frozenset[str]] = frozenset({"identify"})
+    def may_identify_server(self) -> bool:
+        return self.operation == "identify"   # ListIdentity, the identity object
 
     def fields(self) -> dict[str, Any]:
         out: dict[str, Any] = {"command": self.command, "command_code": self.command_code,
@@ -142,8 +141,11 @@ class EnipSession(FramedSession):
                 return [event]
         return self._scan(data, side, ts_ns)
 
-    _sync = staticmethod(find_sync)
-    _length = staticmethod(message_length)
+    def _sync(self, buf: bytes, pos: int, /) -> tuple[int | None, int]:
+        return find_sync(buf, pos)
+
+    def _length(self, buf: bytes, pos: int, /) -> int | None:
+        return message_length(buf, pos)
 
     def _bad_header(self, out: Output, buf: bytes, pos: int, side: int, ts_ns: int) -> None:
         self._anomaly(out, ts_ns, side, pos, "bad-header",

@@ -26,7 +26,7 @@ _MSH = {3: "sending_application", 4: "sending_facility", 5: "receiving_applicati
         12: "version"}
 
 
-@dataclass(slots=True)
+@dataclass
 class Hl7Event(MessageEvent):
     identifies_sender: ClassVar[bool] = True
 

@@ -30,7 +30,7 @@ _SEVERITY = {"read": Severity.INFO, "session": Severity.INFO, "unsolicited": Sev
              "time_sync": Severity.LOW, "file": Severity.MEDIUM, "restart": Severity.HIGH}
 
 
-@dataclass(slots=True)
+@dataclass
 class Iec104Event(ProtocolEvent):
     frame: str = "I"
     function: str = ""                # U function, s_frame, or the type id name

@@ -18,7 +18,7 @@ from isthmus.security.events import FlowKey
 __all__ = ["DnsDatagramDissector", "DnsDissector", "DnsEvent", "DnsSession", "dns_event"]
 
 
-@dataclass(slots=True)
+@dataclass
 class DnsEvent(MessageEvent):
     def summary(self) -> str:
         names = ", ".join(q["name"] for q in self.detail.get("questions", []))

@@ -22,7 +22,7 @@ _KEPT = {"host": "host", "user-agent": "user_agent", "server": "server",
          "content-type": "content_type"}
 
 
-@dataclass(slots=True)
+@dataclass
 class HttpEvent(MessageEvent):
     def summary(self) -> str:
         if self.direction == "request":

@@ -22,7 +22,7 @@ _NEG = struct.Struct("<BBHI")          # type, flags, length (8), protocols
 _COOKIE = b"Cookie: mstshash="
 
 
-@dataclass(slots=True)
+@dataclass
 class RdpEvent(MessageEvent):
     pass
 

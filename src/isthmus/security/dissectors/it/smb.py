@@ -34,7 +34,7 @@ _MAGICS = {b"\xffSMB": 1, b"\xfeSMB": 2, b"\xfdSMB": 3, b"\xfcSMB": 4}
 _MAX_MESSAGE = (8 << 20) + 4
 
 
-@dataclass(slots=True)
+@dataclass
 class SmbEvent(MessageEvent):
     pass
 

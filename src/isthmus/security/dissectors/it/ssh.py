@@ -15,7 +15,7 @@ __all__ = ["SshDissector", "SshEvent", "SshSession"]
 _MAX_LINE = 255          # RFC 4253 §4.2
 
 
-@dataclass(slots=True)
+@dataclass
 class SshEvent(MessageEvent):
     pass
 

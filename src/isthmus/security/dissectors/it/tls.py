@@ -22,7 +22,7 @@ _MAX_RECORD = (1 << 14) + 2048
 _CONTENT_TYPES = frozenset({20, 21, 22, 23, 24})
 
 
-@dataclass(slots=True)
+@dataclass
 class TlsEvent(MessageEvent):
     pass
 

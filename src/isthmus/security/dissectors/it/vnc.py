@@ -16,7 +16,7 @@ __all__ = ["VncDissector", "VncEvent", "VncSession"]
 _BANNER = re.compile(rb"RFB \d{3}\.\d{3}\n")
 
 
-@dataclass(slots=True)
+@dataclass
 class VncEvent(MessageEvent):
     pass
 

@@ -3,6 +3,8 @@ device identification (43/14) and Schneider UMAS (90) as vendor programming."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from isthmus.security.dissectors.base import Match
 from isthmus.security.dissectors.modbus.framing import match_streams
 from isthmus.security.dissectors.modbus.names import EXCEPTIONS, FUNCTIONS
@@ -18,7 +20,7 @@ class ModbusDissector:
     """Modbus/TCP, recognised by content on any port (port 502 is only a hint)."""
 
     name = "modbus"
-    tcp_ports = frozenset({502})
+    tcp_ports: ClassVar[frozenset[int]] = frozenset({502})
 
     def match(self, to_server: bytes, to_client: bytes, *, midstream: bool) -> Match:
         return match_streams(to_server, to_client, midstream=midstream)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from isthmus.model import Severity
 from isthmus.security.dissectors.base import Output
@@ -42,9 +42,8 @@ class ModbusEvent(ProtocolEvent):
     offset: int = 0                  # stream offset of the ADU in its direction
     paired: bool = False             # a response whose request was seen
 
-    #: the operations whose answers may identify the device (read device identification):
-    #: the monitor asks `device_identity` of those alone
-    identity_operations: ClassVar[frozenset[str]] = frozenset({"identify"})
+    def may_identify_server(self) -> bool:
+        return self.operation == "identify"   # read device identification
 
     def fields(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -30,7 +30,7 @@ _MAX_MESSAGE = 4 << 20        # larger PUBLISH messages are reported, not buffer
 _MAX_FILTERS = 64             # topic filters listed per SUBSCRIBE event
 
 
-@dataclass(slots=True)
+@dataclass
 class MqttEvent(MessageEvent):
     def summary(self) -> str:
         topic = self.detail.get("topic")

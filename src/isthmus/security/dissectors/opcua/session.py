@@ -29,7 +29,7 @@ _MAX_PENDING = 256              # chunked messages being assembled per connectio
 _POLICY_NONE = "http://opcfoundation.org/UA/SecurityPolicy#None"
 
 
-@dataclass(slots=True)
+@dataclass
 class OpcUaEvent(MessageEvent):
     pass
 

@@ -4,6 +4,8 @@ module identification) and S7comm-plus classified by opcode and function."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from isthmus.security.dissectors.base import Match
 from isthmus.security.dissectors.s7.names import FUNCTIONS, PLUS_FUNCTIONS
 from isthmus.security.dissectors.s7.s7comm import S7Error, S7Message, parse_s7comm
@@ -21,7 +23,7 @@ class S7Dissector:
     is only a hint); RDP and MMS, which share TPKT/COTP, are left alone."""
 
     name = "s7"
-    tcp_ports = frozenset({102})
+    tcp_ports: ClassVar[frozenset[int]] = frozenset({102})
 
     def match(self, to_server: bytes, to_client: bytes, *, midstream: bool) -> Match:
         return match_streams(to_server, to_client, midstream=midstream)

@@ -125,8 +125,11 @@ class S7Session(FramedSession):
             return out
         return self._scan(data, side, ts_ns)
 
-    _sync = staticmethod(find_sync)
-    _length = staticmethod(tpkt_length)
+    def _sync(self, buf: bytes, pos: int, /) -> tuple[int | None, int]:
+        return find_sync(buf, pos)
+
+    def _length(self, buf: bytes, pos: int, /) -> int | None:
+        return tpkt_length(buf, pos)
 
     def _bad_header(self, out: Output, buf: bytes, pos: int, side: int, ts_ns: int) -> None:
         self._anomaly(out, ts_ns, side, pos, "bad-tpkt",
