@@ -29,7 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 from isthmus.security import Monitor, MonitorEvent, craft_ics, to_ecs
 from isthmus.security.capture import PcapReader, PcapWriter
@@ -40,6 +40,7 @@ from isthmus.security.dissectors.dnp3 import Dnp3Event
 from isthmus.security.dissectors.enip import EnipEvent
 from isthmus.security.dissectors.modbus import ModbusEvent
 from isthmus.security.dissectors.s7 import S7Event
+from isthmus.security.ecs import json_line
 from isthmus.security.packets import Packet, PacketDecoder
 from isthmus.security.reassembly import Reassembler, TcpFlow
 
@@ -483,11 +484,10 @@ def _compiled() -> str:
             f"{len(compiled_files()) - 1} modules)")
 
 
-def _json_sink(out: TextIO) -> Callable[[MonitorEvent], None]:
-    import json
-
+def _json_sink(out: BinaryIO) -> Callable[[MonitorEvent], None]:
+    """What `isthmus monitor --out FILE` writes per event."""
     def write(event: MonitorEvent) -> None:
-        out.write(json.dumps(to_ecs(event), separators=(",", ":")) + "\n")
+        out.write(json_line(to_ecs(event)))
     return write
 
 
@@ -547,7 +547,7 @@ def main() -> None:
         ours_n, ours_s, ours_cpu, ours = ours_by_frame(path)
         rows.append(("monitor + detector + per-event sink", ours_n, ours_s, ours_cpu))
         if not args.no_json:
-            with open(os.devnull, "w") as devnull:
+            with open(os.devnull, "wb") as devnull:
                 rows.append(("monitor + detector + ECS JSON lines",
                              *measured(pipeline, path, _json_sink(devnull))))
         _table(rows, tshark_rate=base_n / tshark_cpu if tshark else None)

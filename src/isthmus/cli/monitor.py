@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import click
 
@@ -18,6 +18,7 @@ from isthmus.cli.monitoring import MonitorPlatform, live_options, platform_optio
 from isthmus.cli.options import FILE_PATH
 from isthmus.cli.tables import render
 from isthmus.security import Monitor, MonitorEvent, MonitorSummary, Progress, to_ecs
+from isthmus.security.ecs import json_line
 
 __all__ = ["monitor_command"]
 
@@ -88,15 +89,15 @@ def monitor_command(pcaps: tuple[Path, ...], out_path: Path | None,
                                "--iface NAME")
     platform = MonitorPlatform.open(site_path, data_dir, historian_url)
     to_stdout = out_path is not None and str(out_path) == "-"
-    events_file: TextIO | None = None
+    events_file: BinaryIO | None = None
     if out_path is not None:
-        events_file = sys.stdout if to_stdout else out_path.open("w", encoding="utf-8")
+        events_file = sys.stdout.buffer if to_stdout else out_path.open("wb")
 
     def sink(event: MonitorEvent) -> None:
         assert events_file is not None
         doc = to_ecs(event)
         platform.annotate(event, doc)
-        events_file.write(json.dumps(doc, separators=(",", ":")) + "\n")
+        events_file.write(json_line(doc))
 
     setup = DetectionSetup.open(detection)
     monitor = Monitor(sink=setup.wrap(sink if events_file is not None else None),

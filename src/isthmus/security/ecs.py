@@ -5,23 +5,40 @@ alerts with `rule.*`, `threat.*` (MITRE ATT&CK for ICS) and `attack.version`."""
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
+
+import orjson
 
 from isthmus.security.detect.alert import Alert
 from isthmus.security.detect.attack import FRAMEWORK
 from isthmus.security.events import Anomaly, FlowKey, ProtocolEvent
 
-__all__ = ["timestamp", "to_ecs"]
+__all__ = ["json_line", "timestamp", "to_ecs"]
 
 _TYPES = {"read": "access", "identify": "info", "diagnostics": "info", "write": "change",
           "read_write": "change", "program": "change"}
 
 
+# one UTF-8 JSON object per line; dict keys that are numbers become strings, as with `json`
+_JSON_LINE = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+
+
+def json_line(doc: dict[str, Any]) -> bytes:
+    """`doc` as one compact JSON line (UTF-8, newline-terminated; NaN becomes null)."""
+    return orjson.dumps(doc, option=_JSON_LINE)
+
+
 def timestamp(ts_ns: int) -> str:
     """RFC 3339 UTC with nanoseconds: 2026-11-26T04:33:00.123456789Z."""
     sec, ns = divmod(ts_ns, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + f".{ns:09d}Z"
+    return f"{_second(sec)}.{ns:09d}Z"
+
+
+@functools.lru_cache(maxsize=64)            # events come in bursts within the same second
+def _second(sec: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
 
 
 def _endpoints(doc: dict[str, Any], flow: FlowKey) -> None:
