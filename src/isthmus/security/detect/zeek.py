@@ -5,6 +5,8 @@
 - `modbus.log`: Zeek's own columns (ts, uid, id, tid, unit, func, pdu_type, exception);
 - `modbus_detailed.log`: CISA ICSNPP-Modbus columns (is_orig, source/destination,
   request_response, address, quantity, values);
+- `dnp3.log`: Zeek's own columns (fc_request, fc_reply, iin: one row per request and
+  reply), and `dnp3_isthmus.log` with the Isthmus columns below for every message;
 - `<protocol>.log` for every other dissected protocol (Isthmus columns: func, operation,
   request_response, unit, address, quantity, exception);
 - `notice.log`: alerts (note `Isthmus::<rule id>`, msg, sub = ATT&CK ids and names).
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from isthmus.security.detect.alert import Alert
+from isthmus.security.detect.zeek_dnp3 import DNP3_COLUMNS, Dnp3Pairs
 from isthmus.security.events import Anomaly, FlowKey, ProtocolEvent
 
 __all__ = ["ZeekLogs", "zeek_escape"]
@@ -39,6 +42,7 @@ MODBUS_DETAILED = [*_HEAD, ("is_orig", "bool"), ("source_h", "addr"), ("source_p
 GENERIC = [*_HEAD, ("is_orig", "bool"), ("func", "string"), ("operation", "string"),
            ("request_response", "string"), ("unit", "count"), ("address", "count"),
            ("quantity", "count"), ("exception", "string")]
+DNP3 = [*_HEAD, *DNP3_COLUMNS]
 NOTICE = [*_HEAD, ("proto", "enum"), ("note", "enum"), ("msg", "string"),
           ("sub", "string"), ("src", "addr"), ("dst", "addr"), ("p", "port"), ("n", "count"),
           ("actions", "set[enum]"), ("severity", "count")]
@@ -116,6 +120,7 @@ class ZeekLogs:
         self.directory = directory
         self._logs: dict[str, _Log] = {}
         self._conns: dict[tuple[str, int, str, int, str], _Conn] = {}
+        self._dnp3 = Dnp3Pairs()
 
     def _log(self, name: str, fields: list[tuple[str, str]]) -> _Log:
         log = self._logs.get(name)
@@ -168,9 +173,24 @@ class ZeekLogs:
                  "REQUEST" if request else "RESPONSE", address, quantity,
                  ",".join(map(str, values)) if values else None])
             return
-        self._log(event.protocol, GENERIC).row(
+        name = event.protocol
+        if name == "dnp3":
+            self._dnp3_row(event, conn.uid, head, request)
+            name = "dnp3_isthmus"
+        self._log(name, GENERIC).row(
             [*head, request, function, event.operation, "REQUEST" if request else "RESPONSE",
              unit, address, quantity, exception])
+
+    def _dnp3_row(self, event: ProtocolEvent, uid: str, head: list[Any], request: bool) -> None:
+        code = getattr(event, "function_code", None)
+        if code is None:                     # a link-layer frame: not in Zeek's dnp3.log
+            return
+        log = self._log("dnp3", DNP3)
+        if request:
+            for row in self._dnp3.request(uid, head, code):
+                log.row(row)
+        else:
+            log.row(self._dnp3.reply(uid, head, code, getattr(event, "iin", None)))
 
     def _notice(self, alert: Alert) -> None:
         flow: FlowKey | None = alert.flow
@@ -198,6 +218,8 @@ class ZeekLogs:
              conn.resp_bytes])
 
     def close(self) -> None:
+        for row in self._dnp3.unanswered():
+            self._log("dnp3", DNP3).row(row)
         for conn in sorted(self._conns.values(), key=lambda c: c.first_ns):
             self._write_conn(conn)
         self._conns.clear()
