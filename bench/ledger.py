@@ -3,12 +3,14 @@ receiver verification and sequence check, Merkle append, leaves + blocks + rollu
 historian, checkpoints) and a full `verify_ledger`, against the plain historian `write` of
 the same batches, bare SHA-256 over the same canonical bytes and the cryptographic floor of
 hash-then-sign (SHA-256 at both ends, one Ed25519 signature and one verification of the 40-byte
-signed message per batch; version-1 signing of the whole bytes for comparison), all in the
-same run (SQLite).
+signed message per batch; the same with the receiver's own-key check, which signs again instead
+of verifying; version-1 signing of the whole bytes for comparison), all in the same run
+(SQLite).
 
     .venv/bin/python bench/ledger.py [--samples 10000000] [--per-write 10] [--batch 1000]
 
-Batches are generated, signed and written group by group, so memory stays flat at 10 M.
+Every step is timed in wall time and in the process's CPU time (all threads). Batches are
+generated, signed and written group by group, so memory stays flat at 10 M.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,18 +41,13 @@ T0 = 1_750_000_000 * S
 TAGS = 100
 STEPS = 10  # by default 100 tags x 10 timestamps = 1,000 samples per batch (--batch)
 SINGLE_CAP = 500  # batches for the slow 1-batch-per-transaction baseline
+STEPS_TIMED = ("sha", "floor", "own", "v1", "plain", "single", "sign", "admit", "store", "verify")
 
 
 def make_batch(k: int, rng: np.random.Generator, steps: int = STEPS) -> SampleBatch:
     ts = T0 + np.repeat(np.arange(k * steps, (k + 1) * steps, dtype=np.int64), TAGS) * S
     return SampleBatch.of(np.tile(np.arange(1, TAGS + 1), steps), ts,
                           rng.normal(size=TAGS * steps).round(3), None, ts + 2_000_000)
-
-
-def timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
 
 
 def open_store(folder: Path, name: str) -> LedgerHistorian:
@@ -62,21 +59,27 @@ def open_store(folder: Path, name: str) -> LedgerHistorian:
 
 @dataclass
 class Times:
-    sha: float = 0.0
-    floor: float = 0.0
-    v1: float = 0.0
-    plain: float = 0.0
-    single: float = 0.0
-    sign: float = 0.0
-    admit: float = 0.0
-    store: float = 0.0
+    """Seconds per step: wall time (`perf_counter`) and the process's CPU time over all its
+    threads (`process_time`), which a shared machine's load disturbs less."""
+
+    wall: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STEPS_TIMED, 0.0))
+    cpu: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STEPS_TIMED, 0.0))
     single_batches: int = 0
 
     @contextmanager
     def clock(self, step: str) -> Iterator[None]:
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         yield
-        setattr(self, step, getattr(self, step) + time.perf_counter() - start)
+        self.wall[step] += time.perf_counter() - wall
+        self.cpu[step] += time.process_time() - cpu
+
+    def add(self, step: str, action: Callable[[], object]) -> None:
+        with self.clock(step):
+            action()
+
+    def ledger(self, clock: dict[str, float]) -> float:
+        """The ledger path: the gateway's sort + sign, the receiver's checks and store."""
+        return clock["sign"] + clock["admit"] + clock["store"]
 
 
 def crypto_floor(identity: GatewayIdentity, payloads: list[bytes]) -> None:
@@ -87,6 +90,17 @@ def crypto_floor(identity: GatewayIdentity, payloads: list[bytes]) -> None:
         message = signed_message(leaf_hash(payload))
         signature = identity.sign(message)
         ok = verifier.verify(signed_message(leaf_hash(payload)), signature)
+        assert ok
+
+
+def own_key_floor(identity: GatewayIdentity, payloads: list[bytes]) -> None:
+    """The floor when the receiver holds the gateway's key, as the gateway's own historian
+    sink does: the leaf hash at both ends and two signatures of the 40-byte message (the
+    receiver compares its own with the one it received)."""
+    signer = identity.signer
+    for payload in payloads:
+        signature = identity.sign(signed_message(leaf_hash(payload)))
+        ok = signer.recognises(signed_message(leaf_hash(payload)), signature)
         assert ok
 
 
@@ -122,6 +136,8 @@ def ingest(count: int, per_write: int, folder: Path, identity: GatewayIdentity,
                 hashlib.sha256(b"\x00" + payload).digest()
         with times.clock("floor"):
             crypto_floor(identity, payloads)
+        with times.clock("own"):
+            own_key_floor(identity, payloads)
         with times.clock("v1"):
             version_1_crypto(identity, payloads)
         with times.clock("plain"):
@@ -137,7 +153,7 @@ def ingest(count: int, per_write: int, folder: Path, identity: GatewayIdentity,
             ledger.store(admitted)
             if ledger.checkpoint_due():
                 ledger.checkpoint()
-    times.store += timed(ledger.checkpoint)
+    times.add("store", ledger.checkpoint)
     plain.close()
     single.close()
     return historian, leaf_bytes
@@ -164,7 +180,7 @@ def main() -> None:
         historian, leaf_bytes = ingest(count, args.per_write, Path(tmp), identity, times,
                                          steps)
         report: list[VerifyReport] = []
-        t_full = timed(lambda: report.append(
+        times.add("verify", lambda: report.append(
             verify_ledger(historian, {identity.gateway_id: identity.verifier})))
         assert report[0].ok and report[0].samples == n, report[0].findings[:5]
         doc = inclusion_proof_for(historian, [identity.verifier], 1, "t0", T0 + 5 * S)
@@ -173,25 +189,13 @@ def main() -> None:
                                            checkpoints[-1].note, [identity.verifier])
         block_rows = historian.sample_count(), len(historian.ledger_blocks(0, None))
         historian.close()
-    print_table(times, t_full, n, args.batch)
-    t_ledger = times.sign + times.admit + times.store
-    print(f"\n  ledger path / plain write = {t_ledger / times.plain:.2f}x; the ledger's share "
-          f"of ingest time = {(t_ledger - times.plain) / t_ledger:.0%} (of which sign + "
-          f"verify {(times.sign + times.admit) / t_ledger:.0%})")
-    print(f"  sign + verify / SHA-256 of the same bytes = "
-          f"{(times.sign + times.admit) / times.sha:.1f}x; / the crypto floor = "
-          f"{(times.sign + times.admit) / times.floor:.2f}x")
-    per_million = 1e6 / n
-    print(f"  per million samples: ledger path - plain write = "
-          f"{(t_ledger - times.plain) * per_million:.3f} s (sign {times.sign * per_million:.3f}, "
-          f"verify {times.admit * per_million:.3f}, storing beyond the plain write "
-          f"{(times.store - times.plain) * per_million:.3f}); crypto floor "
-          f"{times.floor * per_million:.3f} s")
-    print(f"  at 1,000,000 samples/s the ledger takes "
-          f"{(t_ledger - times.plain) * per_million:.0%} of each second")
+    print_table(times, n, args.batch)
+    print()
+    for kind, clock in (("wall", times.wall), ("CPU", times.cpu)):
+        print_shares(kind, clock, n)
     print(f"  ledger block rows: {block_rows[1]:,} for {block_rows[0]:,} samples (one per tag "
           f"per transaction, as the plain write)")
-    print(f"  full verify / plain write = {t_full / times.plain:.2f}x")
+    print(f"  full verify / plain write = {times.wall['verify'] / times.wall['plain']:.2f}x")
     inclusion = json.dumps(doc)
     print(f"\n  inclusion proof for 1 sample, tree of {doc['tree_size']:,} leaves: "
           f"{len(doc['inclusion_proof'])} hashes ({32 * len(doc['inclusion_proof'])} B); the "
@@ -201,26 +205,48 @@ def main() -> None:
           f"({32 * len(consistency['consistency_proof'])} B)")
 
 
-def print_table(times: Times, t_full: float, n: int, batch: int) -> None:
-    t_ledger = times.sign + times.admit + times.store
+def print_shares(kind: str, clock: dict[str, float], n: int) -> None:
+    """What the ledger adds to the plain write, by wall time or by CPU time."""
+    ledger = clock["sign"] + clock["admit"] + clock["store"]
+    extra, crypto = ledger - clock["plain"], clock["sign"] + clock["admit"]
+    per_million = 1e6 / n
+    print(f"  {kind}: ledger path / plain write = {ledger / clock['plain']:.2f}x; the ledger's "
+          f"share of ingest time = {extra / ledger:.0%} (of which sign + verify "
+          f"{crypto / ledger:.0%}); sign + verify / SHA-256 = {crypto / clock['sha']:.1f}x, "
+          f"/ crypto floor = {crypto / clock['floor']:.2f}x, / own-key floor = "
+          f"{crypto / clock['own']:.2f}x")
+    print(f"  {kind}: per million samples: ledger path - plain write = "
+          f"{extra * per_million:.3f} s (sign {clock['sign'] * per_million:.3f}, verify "
+          f"{clock['admit'] * per_million:.3f}, storing beyond the plain write "
+          f"{(clock['store'] - clock['plain']) * per_million:.3f}); crypto floor "
+          f"{clock['floor'] * per_million:.3f} s, with the own-key check "
+          f"{clock['own'] * per_million:.3f} s")
+    print(f"  {kind}: at 1,000,000 samples/s the ledger takes {extra * per_million:.0%} of "
+          f"each second{' of one core' if kind == 'CPU' else ''}")
+
+
+def print_table(times: Times, n: int, batch: int) -> None:
     single_n = times.single_batches * batch
     rows = [
-        ("baseline: SHA-256 of the canonical bytes", times.sha, n),
-        ("baseline: crypto floor (2 x SHA-256, sign + verify 40 B)", times.floor, n),
-        ("  for comparison: version-1 signing (sign + verify all bytes, SHA)", times.v1, n),
-        ("baseline: plain historian write (no ledger)", times.plain, n),
-        (f"baseline: plain write, 1 batch per transaction (first {single_n:,})", times.single,
+        ("baseline: SHA-256 of the canonical bytes", "sha", n),
+        ("baseline: crypto floor (2 x SHA-256, sign + verify 40 B)", "floor", n),
+        ("  with the own-key check (2 x SHA-256, sign 40 B twice)", "own", n),
+        ("  for comparison: version-1 signing (sign + verify all bytes, SHA)", "v1", n),
+        ("baseline: plain historian write (no ledger)", "plain", n),
+        (f"baseline: plain write, 1 batch per transaction (first {single_n:,})", "single",
          single_n),
-        ("gateway: sort + sign", times.sign, n),
-        ("receiver: verify signature + sequence", times.admit, n),
-        ("receiver: leaves + blocks + rollups + tree + checkpoints", times.store, n),
-        ("ledger path total (sign + verify + store)", t_ledger, n),
-        ("full ledger verify (recompute everything)", t_full, n),
+        ("gateway: sort + sign", "sign", n),
+        ("receiver: verify signature + sequence", "admit", n),
+        ("receiver: leaves + blocks + rollups + tree + checkpoints", "store", n),
+        ("ledger path total (sign + verify + store)", "", n),
+        ("full ledger verify (recompute everything)", "verify", n),
     ]
-    print(f"  {'step':<66}{'seconds':>9}{'samples/s':>13}{'leaves/s':>11}")
-    for name, seconds, samples in rows:
-        leaves = samples // batch
-        print(f"  {name:<66}{seconds:9.2f}{samples / seconds:13,.0f}{leaves / seconds:11,.0f}")
+    print(f"  {'step':<66}{'seconds':>9}{'CPU s':>8}{'samples/s':>13}{'leaves/s':>11}")
+    for name, step, samples in rows:
+        wall = times.wall[step] if step else times.ledger(times.wall)
+        cpu = times.cpu[step] if step else times.ledger(times.cpu)
+        print(f"  {name:<66}{wall:9.2f}{cpu:8.2f}{samples / wall:13,.0f}"
+              f"{samples // batch / wall:11,.0f}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ decoding, and a lossless round trip."""
 
 from __future__ import annotations
 
+import hashlib
 import struct
 
 import numpy as np
@@ -11,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from isthmus.integrity import BatchHeader, CanonicalFormError, decode_batch, encode_batch
-from isthmus.integrity.canonical import CANONICAL_NAN, signed_message
+from isthmus.integrity.canonical import CANONICAL_NAN, batch_leaf_hash, signed_message
+from isthmus.integrity.envelope import SignedBatch
 from isthmus.model import SampleBatch
 
 
@@ -154,3 +156,39 @@ def test_a_signed_message_never_decodes_as_a_batch() -> None:
     assert message[:4] == b"ISTB" and message[4] == 2  # a note can never hold byte 0x02
     with pytest.raises(CanonicalFormError, match="version 2"):
         decode_batch(message)
+
+
+def _wire_variants(batch: SampleBatch) -> list[SampleBatch]:
+    """The same samples in other memory layouts: big-endian columns, strided views."""
+    wide = SampleBatch(np.repeat(batch.tag_id, 2)[::2], np.repeat(batch.ts, 2)[::2],
+                       np.repeat(batch.value, 2)[::2], np.repeat(batch.quality, 2)[::2],
+                       np.repeat(batch.ts_gateway, 2)[::2])
+    swapped = SampleBatch(batch.tag_id.astype(">i4"), batch.ts.astype(">i8"),
+                          batch.value.astype(">f8"), batch.quality.astype(">u4"),
+                          batch.ts_gateway.astype(">i8"))
+    return [batch, wide, swapped]
+
+
+@given(columns=samples, nan_at=st.lists(st.integers(0, 49), max_size=5), gateway=names,
+       seq=st.integers(0, 2**64 - 1))
+@settings(max_examples=80, deadline=None)
+def test_the_streamed_leaf_hash_is_the_hash_of_the_canonical_bytes(
+    columns: tuple[list[int], list[int], list[float], list[int], list[int]],
+    nan_at: list[int], gateway: str, seq: int,
+) -> None:
+    batch = SampleBatch.of(*columns)
+    nan_bits = np.array([0xFFF8000000000001, 0x7FF0000000000001], np.uint64).view(np.float64)
+    for k, i in enumerate(i for i in nan_at if i < len(batch)):
+        batch.value[i] = nan_bits[k % 2]  # NaNs the encoding must write canonically
+    header = BatchHeader(gateway, "src", seq)
+    expected = hashlib.sha256(b"\x00" + encode_batch(header, batch)).digest()
+    for variant in _wire_variants(batch):
+        assert encode_batch(header, variant) == encode_batch(header, batch)
+        assert batch_leaf_hash(header, variant) == expected
+
+
+def test_the_leaf_hash_of_a_signed_batch_does_not_depend_on_what_was_asked_first() -> None:
+    header, batch = BatchHeader("gw", "src", 3), _batch()
+    fresh, payload_first = SignedBatch(header, batch, None), SignedBatch(header, batch, None)
+    assert payload_first.payload == encode_batch(header, batch)
+    assert fresh.leaf_hash() == payload_first.leaf_hash() == batch_leaf_hash(header, batch)

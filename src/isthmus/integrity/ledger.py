@@ -162,7 +162,8 @@ class Ledger:
 
     def admit(self, batches: Sequence[SampleBatch]) -> Admission:
         """Verify each batch (signature, ledger order, then sequence) in arrival order; the
-        sequence tracker records the accepted ones."""
+        sequence tracker records the accepted ones. Batches signed with this ledger's own key
+        are checked by signing again (`verify_batch(signer=…)`); others with their key."""
         result = Admission()
         for batch in batches:
             try:
@@ -170,7 +171,7 @@ class Ledger:
                     raise UnsignedBatchError(f"batch of {len(batch)} samples carries no "
                                              "signature")
                 signed = batch.envelope()
-                verify_batch(signed, self.keys)
+                verify_batch(signed, self.keys, signer=self._identity.signer)
                 if not is_in_ledger_order(batch):
                     raise CanonicalFormError(
                         f"batch {batch.header.seq} of {batch.header.gateway_id}/"

@@ -41,7 +41,7 @@ from isthmus.integrity.alignment import (
     manifest_of,
     runs_of,
 )
-from isthmus.integrity.canonical import BatchHeader, encode_batch, signed_message
+from isthmus.integrity.canonical import BatchHeader, batch_leaf_hash, signed_message
 from isthmus.integrity.checkpoint import Checkpoint
 from isthmus.integrity.errors import IntegrityError
 from isthmus.integrity.hashing import leaf_hash
@@ -307,8 +307,7 @@ class _Verifier:
         problem = None
         digest = _NO_HASH
         try:
-            payload = encode_batch(BatchHeader(row.gateway_id, row.source, row.seq), batch)
-            digest = leaf_hash(payload)
+            digest = batch_leaf_hash(BatchHeader(row.gateway_id, row.source, row.seq), batch)
             key = self.keys.get(row.gateway_id)
             if key is None:
                 problem = f"no public key is known for gateway {row.gateway_id!r}"
