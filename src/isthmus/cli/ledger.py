@@ -170,7 +170,10 @@ def check_proof_command(file: Path, pubkey: str) -> None:
     except (ValueError, KeyError, TypeError, IntegrityError) as exc:
         click.echo(f"INVALID: {exc}")
         raise SystemExit(1) from None
-    click.echo(f"VALID: tag id {proven.tag_id} at {format_ts(proven.ts)} = {proven.value!r} "
+    named = (f"tag {proven.tag} (id {proven.tag_id}, named by the signed tag map at leaf "
+             f"{proven.tag_map_index})" if proven.tag is not None else
+             f"tag id {proven.tag_id} (no signed tag map in the proof: its path is not proven)")
+    click.echo(f"VALID: {named} at {format_ts(proven.ts)} = {proven.value!r} "
                f"(quality {proven.quality:#010x}) is in batch {proven.seq} of "
                f"{proven.gateway_id}/{proven.source}, leaf {proven.leaf_index} of the signed "
                f"tree of {proven.tree_size} leaves")

@@ -5,8 +5,11 @@ between two signed tree heads (`ledger consistency`).
 An inclusion proof file (JSON, format "isthmus-inclusion-proof/2") holds the sample, the
 whole leaf it belongs to (the canonical batch bytes, base64) with the batch signature (over
 the version-2 signed message of the leaf hash), the leaf index, the audit path and the signed
-checkpoint note the path leads to. Format /1 carried signatures over the canonical bytes
-themselves (signed-message version 1), which are no longer accepted.
+checkpoint note the path leads to; and, when the log holds one, the newest signed tag map
+before the leaf (the policy entry bytes, their signature and their own audit path to the same
+checkpoint), so that the proof names the tag's path under a signature, not only its id. Format
+/1 carried signatures over the canonical bytes themselves (signed-message version 1), which
+are no longer accepted.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from isthmus.integrity.errors import IntegrityError
 from isthmus.integrity.hashing import leaf_hash
 from isthmus.integrity.ledger import log_of_hashes
 from isthmus.integrity.note import NoteVerifier
+from isthmus.integrity.policy import decode_entry, source_of
 from isthmus.integrity.proofs import verify_consistency, verify_inclusion
 from isthmus.integrity.tree import MerkleLog
 
@@ -54,6 +58,8 @@ class ProvenSample:
     gateway_id: str
     source: str
     seq: int
+    tag: str | None = None               # the path, when a signed tag map in the proof names it
+    tag_map_index: int | None = None     # the leaf of that tag map
 
 
 def _b64(data: bytes) -> str:
@@ -101,6 +107,27 @@ def _locate(historian: LedgerHistorian, tag_id: int, tag: str, at_ns: int) -> tu
     return best
 
 
+def _tag_map_row(historian: LedgerHistorian, gateway_id: str, tag_id: int, before: int,
+                 page: int = 2000) -> LeafRow | None:
+    """The newest tag-map policy leaf of `gateway_id` before leaf `before` that names
+    `tag_id` (None if there is none)."""
+    for stop in range(before, 0, -page):
+        for row in reversed(historian.ledger_leaves(max(stop - page, 0), stop)):
+            if row.source == source_of("tags") and row.gateway_id == gateway_id:
+                tags = decode_entry(row.manifest).body["tags"]
+                return row if any(int(i) == tag_id for i, _ in tags) else None
+    return None
+
+
+def _tag_map_evidence(historian: LedgerHistorian, log: MerkleLog, row: LeafRow | None,
+                      size: int) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"leaf_index": row.index, "entry": _b64(row.manifest),
+            "signature": _b64(row.signature),
+            "inclusion_proof": [_b64(h) for h in log.inclusion_proof(row.index, size)]}
+
+
 def inclusion_proof_for(historian: LedgerHistorian, verifiers: Sequence[NoteVerifier],
                         tag_id: int, tag: str, at_ns: int) -> dict[str, Any]:
     """The proof document for the latest ledger sample of `tag_id` at or before `at_ns`."""
@@ -121,6 +148,8 @@ def inclusion_proof_for(historian: LedgerHistorian, verifiers: Sequence[NoteVeri
     if log.root(head.size) != head.root or log.leaf_hash(index) != leaf_hash(payload):
         raise EvidenceError(f"leaf {index} or the log no longer matches the signed checkpoint "
                             f"of size {head.size}; run 'isthmus ledger verify'")
+    tag_map = _tag_map_evidence(historian, log, _tag_map_row(historian, row.gateway_id, tag_id,
+                                                             index), head.size)
     return {
         "format": PROOF_FORMAT,
         "tag": tag,
@@ -132,6 +161,7 @@ def inclusion_proof_for(historian: LedgerHistorian, verifiers: Sequence[NoteVeri
         "tree_size": head.size,
         "inclusion_proof": [_b64(h) for h in log.inclusion_proof(index, head.size)],
         "checkpoint": note,
+        **({"tag_map": tag_map} if tag_map is not None else {}),
     }
 
 
@@ -176,8 +206,39 @@ def check_inclusion_proof(doc: dict[str, Any], verifier: NoteVerifier) -> Proven
         raise EvidenceError(f"proof is for tree size {size}, its checkpoint for {head.size}")
     path = [_decode64(h, "inclusion_proof") for h in _field(doc, "inclusion_proof")]
     verify_inclusion(leaf_hash(payload), index, size, path, head.root)
+    tag, map_index = None, None
+    if "tag_map" in doc:
+        tag, map_index = _check_tag_map(doc, verifier, header.gateway_id, claimed[0], index,
+                                        (size, head.root))
     return ProvenSample(claimed[0], claimed[1], claimed[2], claimed[3], index, size,
-                        header.gateway_id, header.source, header.seq)
+                        header.gateway_id, header.source, header.seq, tag, map_index)
+
+
+def _check_tag_map(doc: dict[str, Any], verifier: NoteVerifier, gateway_id: str, tag_id: int,
+                   index: int, head: tuple[int, bytes]) -> tuple[str, int]:
+    """The tag path that the signed tag map in the proof gives `tag_id`, after checking the
+    map's signature, its place in the same signed tree before the sample's leaf, and that
+    the proof's `tag` says the same."""
+    evidence = _field(doc, "tag_map")
+    entry_bytes = _decode64(_field(evidence, "entry"), "tag_map.entry")
+    if not verifier.verify(entry_bytes, _decode64(_field(evidence, "signature"),
+                                                  "tag_map.signature")):
+        raise EvidenceError("the tag map's signature does not verify with the key")
+    entry = decode_entry(entry_bytes)
+    map_index = int(_field(evidence, "leaf_index"))
+    if entry.kind != "tags" or entry.gateway_id != gateway_id or not map_index < index:
+        raise EvidenceError(f"the tag map (leaf {map_index}) is not a tag map of {gateway_id!r} "
+                            f"signed before leaf {index}")
+    path = [_decode64(h, "tag_map.inclusion_proof") for h in
+            _field(evidence, "inclusion_proof")]
+    verify_inclusion(leaf_hash(entry_bytes), map_index, head[0], path, head[1])
+    names = {int(i): str(p) for i, p in entry.body["tags"]}
+    if tag_id not in names:
+        raise EvidenceError(f"the signed tag map (leaf {map_index}) does not name tag id {tag_id}")
+    if doc.get("tag") not in (None, names[tag_id]):
+        raise EvidenceError(f"the proof says tag {doc['tag']!r}; the signed tag map names id "
+                            f"{tag_id} {names[tag_id]!r}")
+    return names[tag_id], map_index
 
 
 def consistency_evidence(log: MerkleLog, old_note: str, new_note: str,
