@@ -4,10 +4,11 @@ historian, checkpoints) and a full `verify_ledger`, against the plain historian 
 the same batches, bare SHA-256 over the same canonical bytes and the cryptographic floor of
 hash-then-sign (SHA-256 at both ends, one Ed25519 signature and one verification of the 40-byte
 signed message per batch; the same with the receiver's own-key check, which signs again instead
-of verifying; version-1 signing of the whole bytes for comparison), all in the same run
-(SQLite).
+of verifying, and with the signature the receiver recalls from the gateway's signer in the same
+process; version-1 signing of the whole bytes for comparison), all in the same run (SQLite).
 
     .venv/bin/python bench/ledger.py [--samples 10000000] [--per-write 10] [--batch 1000]
+                                     [--presorted]
 
 Every step is timed in wall time and in the process's CPU time (all threads). Batches are
 generated, signed and written group by group, so memory stays flat at 10 M.
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from isthmus.historian import LedgerHistorian, open_historian
 from isthmus.integrity.canonical import signed_message
@@ -41,13 +43,18 @@ T0 = 1_750_000_000 * S
 TAGS = 100
 STEPS = 10  # by default 100 tags x 10 timestamps = 1,000 samples per batch (--batch)
 SINGLE_CAP = 500  # batches for the slow 1-batch-per-transaction baseline
-STEPS_TIMED = ("sha", "floor", "own", "v1", "plain", "single", "sign", "admit", "store", "verify")
+STEPS_TIMED = ("sha", "floor", "own", "memo", "v1", "plain", "single", "sign", "admit", "store",
+               "verify")
 
 
-def make_batch(k: int, rng: np.random.Generator, steps: int = STEPS) -> SampleBatch:
+def make_batch(k: int, rng: np.random.Generator, steps: int = STEPS, *,
+               presorted: bool = False) -> SampleBatch:
+    """Batch k: `steps` polls of the tags, time by time as polls arrive, or already in ledger
+    order (tag by tag) with `presorted`."""
     ts = T0 + np.repeat(np.arange(k * steps, (k + 1) * steps, dtype=np.int64), TAGS) * S
-    return SampleBatch.of(np.tile(np.arange(1, TAGS + 1), steps), ts,
-                          rng.normal(size=TAGS * steps).round(3), None, ts + 2_000_000)
+    batch = SampleBatch.of(np.tile(np.arange(1, TAGS + 1), steps), ts,
+                           rng.normal(size=TAGS * steps).round(3), None, ts + 2_000_000)
+    return batch.take(np.lexsort((batch.ts, batch.tag_id))) if presorted else batch
 
 
 def open_store(folder: Path, name: str) -> LedgerHistorian:
@@ -104,6 +111,18 @@ def own_key_floor(identity: GatewayIdentity, payloads: list[bytes]) -> None:
         assert ok
 
 
+def remembered_floor(identity: GatewayIdentity, payloads: list[bytes]) -> None:
+    """The same when the receiver recalls the signature the gateway's signer made moments
+    ago (its own sink, in its process): the leaf hash at both ends, one signature."""
+    recent = identity.recent_batches
+    for payload in payloads:
+        message = signed_message(leaf_hash(payload))
+        signature = identity.sign(message)
+        recent.remember(message, signature)
+        ok = recent.recall(signed_message(leaf_hash(payload)), signature)
+        assert ok
+
+
 def version_1_crypto(identity: GatewayIdentity, payloads: list[bytes]) -> None:
     """The same with signed-message version 1, for comparison: Ed25519 over the whole
     canonical bytes at both ends, and the receiver's leaf hash for the log."""
@@ -114,10 +133,13 @@ def version_1_crypto(identity: GatewayIdentity, payloads: list[bytes]) -> None:
         leaf_hash(payload)
 
 
-def ingest(count: int, per_write: int, folder: Path, identity: GatewayIdentity,
-           times: Times, steps: int) -> tuple[LedgerHistorian, int]:
+def ingest(count: int, per_write: int, folder: Path, identities: tuple[GatewayIdentity,
+                                                                      GatewayIdentity],
+           times: Times, steps: int, presorted: bool) -> tuple[LedgerHistorian, int]:
     """Feed `count` batches, `per_write` at a time, through every path; return the ledger's
-    historian and the canonical size of one batch."""
+    historian and the canonical size of one batch. The floors sign with a second identity of
+    the same key, so that they do not take the signatures the gateway's signer remembers."""
+    identity, floors = identities
     rng = np.random.default_rng(11)
     plain, single = open_store(folder, "plain.db"), open_store(folder, "single.db")
     historian = open_store(folder, "ledger.db")
@@ -125,7 +147,7 @@ def ingest(count: int, per_write: int, folder: Path, identity: GatewayIdentity,
     signer = BatchSigner(identity)
     leaf_bytes = 0
     for first in range(0, count, per_write):
-        batches = [make_batch(k, rng, steps)
+        batches = [make_batch(k, rng, steps, presorted=presorted)
                    for k in range(first, min(first + per_write, count))]
         with times.clock("sign"):
             signed = [signer.sign("plc", b) for b in batches]
@@ -135,11 +157,13 @@ def ingest(count: int, per_write: int, folder: Path, identity: GatewayIdentity,
             for payload in payloads:
                 hashlib.sha256(b"\x00" + payload).digest()
         with times.clock("floor"):
-            crypto_floor(identity, payloads)
+            crypto_floor(floors, payloads)
         with times.clock("own"):
-            own_key_floor(identity, payloads)
+            own_key_floor(floors, payloads)
+        with times.clock("memo"):
+            remembered_floor(floors, payloads)
         with times.clock("v1"):
-            version_1_crypto(identity, payloads)
+            version_1_crypto(floors, payloads)
         with times.clock("plain"):
             plain.write(SampleBatch.concat(signed))
         if times.single_batches < SINGLE_CAP:
@@ -164,6 +188,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10_000_000)
     parser.add_argument("--per-write", type=int, default=10,
                         help="leaves per historian transaction (the sink coalesces)")
+    parser.add_argument("--presorted", action="store_true",
+                        help="batches arrive in ledger order (as one poll of the tags in id "
+                             "order does); by default they hold several polls, time by time")
     parser.add_argument("--batch", type=int, default=TAGS * STEPS,
                         help=f"samples per batch, a multiple of {TAGS} (one per tag and time)")
     args = parser.parse_args()
@@ -172,13 +199,15 @@ def main() -> None:
     steps = args.batch // TAGS
     count = args.samples // args.batch
     n = count * args.batch
-    identity = GatewayIdentity.generate("bench-gw")
+    key = Ed25519PrivateKey.generate()
+    identity, floors = GatewayIdentity("bench-gw", key), GatewayIdentity("bench-gw", key)
     print(f"{count:,} batches of {args.batch:,} samples = {n:,} samples; "
-          f"{args.per_write} leaves per transaction; SQLite, synchronous=FULL\n")
+          f"{args.per_write} leaves per transaction; SQLite, synchronous=FULL"
+          f"{'; batches arrive in ledger order' if args.presorted else ''}\n")
     times = Times()
     with tempfile.TemporaryDirectory() as tmp:
-        historian, leaf_bytes = ingest(count, args.per_write, Path(tmp), identity, times,
-                                         steps)
+        historian, leaf_bytes = ingest(count, args.per_write, Path(tmp), (identity, floors),
+                                         times, steps, args.presorted)
         report: list[VerifyReport] = []
         times.add("verify", lambda: report.append(
             verify_ledger(historian, {identity.gateway_id: identity.verifier})))
@@ -214,13 +243,14 @@ def print_shares(kind: str, clock: dict[str, float], n: int) -> None:
           f"share of ingest time = {extra / ledger:.0%} (of which sign + verify "
           f"{crypto / ledger:.0%}); sign + verify / SHA-256 = {crypto / clock['sha']:.1f}x, "
           f"/ crypto floor = {crypto / clock['floor']:.2f}x, / own-key floor = "
-          f"{crypto / clock['own']:.2f}x")
+          f"{crypto / clock['own']:.2f}x, / remembered floor = {crypto / clock['memo']:.2f}x")
     print(f"  {kind}: per million samples: ledger path - plain write = "
           f"{extra * per_million:.3f} s (sign {clock['sign'] * per_million:.3f}, verify "
           f"{clock['admit'] * per_million:.3f}, storing beyond the plain write "
           f"{(clock['store'] - clock['plain']) * per_million:.3f}); crypto floor "
           f"{clock['floor'] * per_million:.3f} s, with the own-key check "
-          f"{clock['own'] * per_million:.3f} s")
+          f"{clock['own'] * per_million:.3f} s, with the remembered signature "
+          f"{clock['memo'] * per_million:.3f} s")
     print(f"  {kind}: at 1,000,000 samples/s the ledger takes {extra * per_million:.0%} of "
           f"each second{' of one core' if kind == 'CPU' else ''}")
 
@@ -231,6 +261,7 @@ def print_table(times: Times, n: int, batch: int) -> None:
         ("baseline: SHA-256 of the canonical bytes", "sha", n),
         ("baseline: crypto floor (2 x SHA-256, sign + verify 40 B)", "floor", n),
         ("  with the own-key check (2 x SHA-256, sign 40 B twice)", "own", n),
+        ("  with the remembered signature (2 x SHA-256, sign 40 B once)", "memo", n),
         ("  for comparison: version-1 signing (sign + verify all bytes, SHA)", "v1", n),
         ("baseline: plain historian write (no ledger)", "plain", n),
         (f"baseline: plain write, 1 batch per transaction (first {single_n:,})", "single",

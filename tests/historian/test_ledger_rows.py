@@ -4,6 +4,8 @@ leaf's samples sit in those blocks."""
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -16,6 +18,7 @@ from isthmus.historian.ledger import (
     MANIFEST_DTYPE,
     LeafEntry,
     blocks_of_leaves,
+    manifests_of,
     read_manifest,
     run_checksums,
 )
@@ -116,3 +119,68 @@ def test_bulk_decoding_equals_block_by_block(shapes: list[tuple[int, int, bool, 
     one_by_one = SampleBatch.concat([decode_block(*r) for r in rows])
     for column in ("tag_id", "ts", "value", "quality", "ts_gateway"):
         assert np.array_equal(getattr(bulk, column), getattr(one_by_one, column)), column
+
+
+# --- the manifests: one vectorised pass per transaction, the same bytes as leaf by leaf ------
+
+_M64 = (1 << 64) - 1
+# the checksum's odd multipliers, written out here: stored manifests depend on them
+_MULTIPLIERS = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB,
+                0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)
+
+
+def _reference_checksum(batch: SampleBatch, start: int, end: int) -> bytes:
+    """The run checksum computed sample by sample with Python integers (docs/integrity.md)."""
+    k0, k1, k2, k3, k4, k5 = _MULTIPLIERS
+    lanes = [0, 0]
+    for i in range(start, end):
+        value = float(batch.value[i])
+        bits = 0x7FF8000000000000 if value != value else struct.unpack(
+            "<Q", struct.pack("<d", value))[0]
+        x = ((int(batch.ts[i]) & _M64) * k0 ^ bits * k1
+             ^ ((int(batch.quality[i]) << 32 | (i - start)) * k2)
+             ^ (int(batch.ts_gateway[i]) & _M64) * k3) & _M64
+        x ^= x >> 31
+        x = x * k4 & _M64
+        x ^= x >> 29
+        lanes[0] = (lanes[0] + x) & _M64
+        lanes[1] = (lanes[1] + ((x ^ (x >> 32)) * k5 & _M64)) & _M64
+    return struct.pack("<QQ", *lanes)
+
+
+_samples = st.lists(st.tuples(st.integers(1, 5), st.integers(-3, 40),
+                              st.sampled_from([0.0, -0.0, 1.5, -2.25, float("nan"),
+                                               float("inf"), 1e300]),
+                              st.sampled_from([0, 0x40000000, 0x80050000]),
+                              st.integers(-5, 5)), max_size=25)
+
+
+def _leaf_batch(rows: list[tuple[int, int, float, int, int]]) -> SampleBatch:
+    ts = np.array([r[1] for r in rows], np.int64) * 1_000_000_007 - 2**40
+    batch = SampleBatch.of([r[0] for r in rows], ts, [r[2] for r in rows],
+                           [r[3] for r in rows], ts + np.array([r[4] for r in rows], np.int64))
+    return batch.take(np.lexsort((batch.ts, batch.tag_id)))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(_samples, min_size=1, max_size=6))
+def test_a_transactions_manifests_are_those_of_its_leaves_one_by_one(
+        leaves: list[list[tuple[int, int, float, int, int]]]) -> None:
+    batches = [_leaf_batch(rows) for rows in leaves]
+    entries = [entry(3 + k, b) for k, b in enumerate(batches)]
+    _, rows = blocks_of_leaves(entries)
+    together = manifests_of(SampleBatch.concat(batches),
+                            np.array([len(b) for b in batches], np.int64))
+    assert [r[9] for r in rows] == together
+    for batch, manifest in zip(batches, together, strict=True):
+        assert manifests_of(batch, np.array([len(batch)], np.int64)) == [manifest]
+        runs = read_manifest(manifest)
+        assert int(runs["n"].sum()) == len(batch)
+        start = 0
+        for run in runs:  # every checksum byte as computed sample by sample
+            end = start + int(run["n"])
+            assert bytes(run["digest"]) == _reference_checksum(batch, start, end)
+            assert batch.tag_id[start:end].tolist() == [int(run["tag_id"])] * (end - start)
+            assert (int(run["min_ts"]), int(run["max_ts"])) == (batch.ts[start],
+                                                               batch.ts[end - 1])
+            start = end

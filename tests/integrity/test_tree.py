@@ -21,6 +21,7 @@ from isthmus.integrity import (
     leaf_hash,
     node_hash,
 )
+from isthmus.integrity.errors import ProofInputError
 from isthmus.integrity.hashing import hash_level, leaf_hashes
 from tests.integrity import reference
 
@@ -155,3 +156,24 @@ def test_memory_store_reads_are_read_only_views() -> None:
     with pytest.raises(ValueError, match="read-only"):
         view[0, 0] = 1
     assert np.array_equal(view, leaf_hashes([b"a", b"b"]))
+
+
+@given(st.lists(st.binary(max_size=40), max_size=70), st.integers(1, 9))
+@settings(max_examples=30, deadline=None)
+def test_appending_leaf_hashes_in_groups_equals_one_by_one(leaves: list[bytes],
+                                                           group: int) -> None:
+    hashes = [leaf_hash(data) for data in leaves]
+    grouped, single = MerkleLog(), MerkleLog()
+    for start in range(0, len(hashes), group):
+        chunk = hashes[start:start + group]
+        assert grouped.extend_hashes(chunk) == range(start, start + len(chunk))
+    for h in hashes:
+        single.append_hash(h)
+    assert grouped.root() == single.root() == reference.mth(leaves)
+    for n in range(len(leaves) + 1):
+        assert grouped.root(n) == reference.mth(leaves[:n])
+    if len(leaves) > 1:
+        assert grouped.inclusion_proof(0) == single.inclusion_proof(0)
+    with pytest.raises(ProofInputError, match="31 bytes"):
+        grouped.extend_hashes([b"\x00" * 31])
+    assert grouped.size == len(leaves)

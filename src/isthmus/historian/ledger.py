@@ -14,8 +14,10 @@ changed. Neither is signed — the batch signature and the tree heads prove inte
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -49,49 +51,70 @@ _CANONICAL_NAN = np.uint64(0x7FF8000000000000)
 # Odd 64-bit multipliers (from the SplitMix64 / xxHash families); any odd constants would do.
 _K = [np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB,
                              0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)]
+_SHIFT = {k: np.uint64(k) for k in (29, 31, 32)}
 
 
 def value_bits(value: npt.NDArray[np.float64]) -> npt.NDArray[np.uint64]:
     """The float64 values as uint64 bits, every NaN as the canonical NaN."""
     bits = np.ascontiguousarray(value, "<f8").view("<u8")
-    nan = np.isnan(value)
-    if nan.any():
+    if len(value) and math.isnan(np.maximum.reduce(value)):  # NaN wins np.maximum
         bits = bits.copy()
-        bits[nan] = _CANONICAL_NAN
+        bits[np.isnan(value)] = _CANONICAL_NAN
     return bits.astype(np.uint64, copy=False)
 
 
 def run_checksums(batch: SampleBatch, starts: npt.NDArray[np.intp],
                   ends: npt.NDArray[np.intp]) -> npt.NDArray[np.void]:
     """A 16-byte checksum of each run [starts[i], ends[i]) of `batch` (time, value bits,
-    quality, gateway time and position in the run), computed in a few vectorised passes.
-    It locates changes; it is not a cryptographic digest (the signature is)."""
+    quality, gateway time and position in the run), computed in a few vectorised passes
+    over two arrays, in place. It locates changes; it is not a cryptographic digest (the
+    signature is)."""
     if len(starts) == 0:
         return np.zeros(0, "V16")
     if (ends <= starts).any() or starts[0] != 0 or (starts[1:] != ends[:-1]).any():
         raise HistorianError("ledger checksum: runs must be non-empty and follow each other "
                              "from the first sample")
     n = int(ends[-1])
-    pos = np.arange(n, dtype=np.uint64) - np.repeat(starts.astype(np.uint64), ends - starts)
-    x = batch.ts[:n].view(np.uint64) * _K[0]
-    x ^= value_bits(batch.value[:n]) * _K[1]
-    x ^= ((batch.quality[:n].astype(np.uint64) << np.uint64(32)) | pos) * _K[2]
-    x ^= batch.ts_gateway[:n].view(np.uint64) * _K[3]
-    x ^= x >> np.uint64(31)
+    x = np.multiply(batch.ts[:n].view(np.uint64), _K[0])
+    t = np.multiply(value_bits(batch.value[:n]), _K[1])
+    x ^= t
+    np.left_shift(batch.quality[:n], _SHIFT[32], out=t, dtype=np.uint64)
+    _or_positions(t, starts, ends)
+    t *= _K[2]
+    x ^= t
+    np.multiply(batch.ts_gateway[:n].view(np.uint64), _K[3], out=t)
+    x ^= t
+    x ^= np.right_shift(x, _SHIFT[31], out=t)
     x *= _K[4]
-    x ^= x >> np.uint64(29)
-    y = (x ^ (x >> np.uint64(32))) * _K[5]
+    x ^= np.right_shift(x, _SHIFT[29], out=t)
+    np.right_shift(x, _SHIFT[32], out=t)
+    t ^= x
+    t *= _K[5]  # t is now the second half's terms, x the first's
     out = np.empty((len(starts), 2), "<u8")
-    out[:, 0] = np.add.reduceat(x, starts)
-    out[:, 1] = np.add.reduceat(y, starts)
+    np.add.reduceat(x, starts, out=out[:, 0])
+    np.add.reduceat(t, starts, out=out[:, 1])
     return out.view("V16").reshape(-1)
+
+
+def _or_positions(t: npt.NDArray[np.uint64], starts: npt.NDArray[np.intp],
+                  ends: npt.NDArray[np.intp]) -> None:
+    """t |= each sample's position in its run (one broadcast pass when every run is as long,
+    as when every tag is polled as often)."""
+    lengths = ends - starts
+    size = int(lengths[0])
+    if (lengths == size).all():
+        rows = t.reshape(len(starts), size)
+        np.bitwise_or(rows, np.arange(size, dtype=np.uint64), out=rows)
+    else:
+        t |= np.arange(len(t), dtype=np.uint64) - np.repeat(starts.astype(np.uint64), lengths)
 
 
 @dataclass(frozen=True, eq=False)
 class LeafEntry:
     """A verified batch to store as ledger leaf `index` (its samples sorted by tag and time),
     or, with `entry`, a signed policy entry (no samples; the entry bytes are stored in the
-    row's `manifest` column)."""
+    row's `manifest` column). `in_order` says the caller has checked the order already
+    (the ledger does when it admits a batch); otherwise `plan_leaves` checks it."""
 
     index: int
     leaf_hash: bytes
@@ -101,6 +124,7 @@ class LeafEntry:
     signature: bytes
     batch: SampleBatch
     entry: bytes | None = None
+    in_order: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,48 +169,62 @@ def read_manifest(data: bytes) -> np.ndarray:
     return np.frombuffer(data, MANIFEST_DTYPE)
 
 
-def _runs(keys: Sequence[npt.NDArray[np.generic]], n: int) -> tuple[npt.NDArray[np.intp],
-                                                                     npt.NDArray[np.intp]]:
-    """Starts and ends of the runs of `n` samples where none of `keys` changes."""
-    change = np.zeros(max(n - 1, 0), bool)
-    for key in keys:
-        change |= key[1:] != key[:-1]
-    starts = np.concatenate(([0], np.flatnonzero(change) + 1)).astype(np.intp)
-    ends = np.concatenate((starts[1:], [n])).astype(np.intp)
-    return starts, ends
+def _leaf_runs(tag: npt.NDArray[np.int32], ts: npt.NDArray[np.int64],
+               first: npt.NDArray[np.int64], *, check: bool = True
+               ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], int]:
+    """Starts and ends of the tag runs of consecutive leaves whose samples are concatenated
+    (leaf k's first sample at `first[k]`), and (with `check`) the first sample out of (tag,
+    time) order within its leaf, or -1; one vectorised pass."""
+    n = len(tag)
+    if n == 0:
+        empty = np.zeros(0, np.intp)
+        return empty, empty, -1
+    new_leaf = np.zeros(n - 1, bool)
+    inner = first[(first > 0) & (first < n)]
+    new_leaf[inner - 1] = True  # sample i + 1 starts a leaf
+    before, after = tag[:-1], tag[1:]
+    same_tag = after == before
+    wrong = -1
+    if check:
+        ordered = (after > before) | (same_tag & (ts[1:] >= ts[:-1])) | new_leaf
+        wrong = -1 if ordered.all() else int(np.argmin(ordered)) + 1
+    change = np.flatnonzero(~same_tag | new_leaf) + 1
+    starts = np.empty(len(change) + 1, np.intp)
+    starts[0] = 0
+    starts[1:] = change
+    ends = np.empty_like(starts)
+    ends[:-1] = change
+    ends[-1] = n
+    return starts, ends, wrong
 
 
-def _check_order(entries: Sequence[LeafEntry], batch: SampleBatch,
-                 leaf_of: npt.NDArray[np.int64]) -> None:
-    """Raise unless each leaf's samples (concatenated in `batch`) are sorted by tag and time;
-    one vectorised pass over all leaves."""
-    tag, ts = batch.tag_id, batch.ts
-    if len(tag) < 2:
-        return
-    same_leaf = leaf_of[1:] == leaf_of[:-1]
-    ordered = (tag[1:] > tag[:-1]) | ((tag[1:] == tag[:-1]) & (ts[1:] >= ts[:-1]))
-    wrong = np.flatnonzero(same_leaf & ~ordered)
-    if len(wrong):
-        index = entries[int(leaf_of[wrong[0]])].index
-        raise HistorianError(f"ledger leaf {index}: samples are not sorted by tag and time, "
-                             "so the stored blocks could not reproduce it")
-
-
-def manifests_of(batch: SampleBatch, leaf_of: npt.NDArray[np.int64],
-                 count: int) -> list[bytes]:
-    """The manifest of each of `count` consecutive leaves whose samples (each leaf sorted by
-    tag and time) are concatenated in `batch`; `leaf_of` gives each sample's leaf offset."""
-    starts, ends = _runs([batch.tag_id, leaf_of], len(batch))
-    if len(batch) == 0:
-        starts = ends = np.zeros(0, np.intp)
+def _manifest_entries(batch: SampleBatch, starts: npt.NDArray[np.intp],
+                      ends: npt.NDArray[np.intp]) -> npt.NDArray[np.void]:
     entries = np.empty(len(starts), MANIFEST_DTYPE)
     entries["tag_id"] = batch.tag_id[starts]
     entries["n"] = ends - starts
     entries["min_ts"] = batch.ts[starts]
     entries["max_ts"] = batch.ts[ends - 1]
     entries["digest"] = run_checksums(batch, starts, ends)
-    bounds = np.searchsorted(leaf_of[starts], np.arange(count + 1))
-    return [entries[bounds[k]:bounds[k + 1]].tobytes() for k in range(count)]
+    return entries
+
+
+def _split(entries: npt.NDArray[np.void], starts: npt.NDArray[np.intp],
+           first: npt.NDArray[np.int64]) -> list[bytes]:
+    """The manifest bytes of each leaf: its runs' entries (leaf k's runs start at sample
+    `first[k]`; `first` ends with the sample count)."""
+    data, size = entries.tobytes(), MANIFEST_DTYPE.itemsize
+    bounds = (np.searchsorted(starts, first) * size).tolist()
+    return [data[a:b] for a, b in pairwise(bounds)]
+
+
+def manifests_of(batch: SampleBatch, counts: npt.NDArray[np.int64]) -> list[bytes]:
+    """The manifest of each of the consecutive leaves whose samples (each leaf sorted by tag
+    and time; leaf k has `counts[k]`) are concatenated in `batch`: one run_checksums call
+    for all of them."""
+    first = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    starts, ends, _ = _leaf_runs(batch.tag_id, batch.ts, first)
+    return _split(_manifest_entries(batch, starts, ends), starts, first)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -206,35 +244,49 @@ def plan_leaves(entries: Sequence[LeafEntry]) -> LeafWrite:
     transaction is sorted once, by tag, and that order serves the blocks and the rollups."""
     if not entries:
         return LeafWrite([], [], SampleBatch.empty(), np.zeros(0, np.int32))
-    counts = np.array([len(e.batch) for e in entries], np.int64)
     batch = SampleBatch.concat([e.batch for e in entries])
-    leaf_of = np.repeat(np.arange(len(entries), dtype=np.int64), counts)
-    _check_order(entries, batch, leaf_of)
-    manifests = manifests_of(batch, leaf_of, len(entries))
+    first = np.concatenate(([0], np.cumsum([len(e.batch) for e in entries]))).astype(np.int64)
+    starts, ends, wrong = _leaf_runs(batch.tag_id, batch.ts, first,
+                                     check=not all(e.in_order for e in entries))
+    if wrong >= 0:
+        index = entries[int(np.searchsorted(first, wrong, side="right")) - 1].index
+        raise HistorianError(f"ledger leaf {index}: samples are not sorted by tag and time, "
+                             "so the stored blocks could not reproduce it")
+    runs = _manifest_entries(batch, starts, ends)
+    rows = _leaf_rows(entries, _split(runs, starts, first), runs, starts, first)
+    return _tag_blocks(batch, entries[0].index, rows)
+
+
+def _tag_blocks(batch: SampleBatch, tx: int, rows: list[tuple[object, ...]]) -> LeafWrite:
+    """One block per tag for the transaction's samples (a new one where time goes back)."""
     by_tag = batch.take(np.argsort(batch.tag_id, kind="stable"))  # leaves stay in order
     n = len(by_tag)
+    if n == 0:
+        return LeafWrite([], rows, by_tag, np.zeros(0, np.int32))
     new_tag = by_tag.tag_id[1:] != by_tag.tag_id[:-1]
     back = by_tag.ts[1:] < by_tag.ts[:-1]
     starts = np.concatenate(([0], np.flatnonzero(new_tag | back) + 1)).astype(np.intp)
     ends = np.concatenate((starts[1:], [n])).astype(np.intp)
-    blocks = encode_blocks(SortedBatch(by_tag, starts, ends), leaf=entries[0].index) if n else []
-    tag_ids = by_tag.tag_id[np.concatenate(([0], np.flatnonzero(new_tag) + 1))] if n else \
-        np.zeros(0, np.int32)
+    blocks = encode_blocks(SortedBatch(by_tag, starts, ends), leaf=tx)
+    tag_ids = by_tag.tag_id[np.concatenate(([0], np.flatnonzero(new_tag) + 1))]
     # time goes backwards only within a tag when a leaf holds late data: sort then
     samples = sort_by_tag_and_time(by_tag).batch if (back & ~new_tag).any() else by_tag
-    return LeafWrite(blocks, _leaf_rows(entries, manifests, batch, counts), samples, tag_ids)
+    return LeafWrite(blocks, rows, samples, tag_ids)
 
 
-def _leaf_rows(entries: Sequence[LeafEntry], manifests: list[bytes], batch: SampleBatch,
-               counts: npt.NDArray[np.int64]) -> list[tuple[object, ...]]:
+def _leaf_rows(entries: Sequence[LeafEntry], manifests: list[bytes], runs: npt.NDArray[np.void],
+               starts: npt.NDArray[np.intp],
+               first: npt.NDArray[np.int64]) -> list[tuple[object, ...]]:
+    """The `ledger_leaves` rows; each leaf's time range from its runs' ranges."""
     tx = entries[0].index
-    first = np.cumsum(counts) - counts
+    counts = np.diff(first)
     full = counts > 0
     lo = np.zeros(len(entries), np.int64)
     hi = np.zeros(len(entries), np.int64)
     if full.any():
-        lo[full] = np.minimum.reduceat(batch.ts, first[full])
-        hi[full] = np.maximum.reduceat(batch.ts, first[full])
+        run_first = np.searchsorted(starts, first[:-1][full])
+        lo[full] = np.minimum.reduceat(runs["min_ts"], run_first)
+        hi[full] = np.maximum.reduceat(runs["max_ts"], run_first)
     rows: list[tuple[object, ...]] = []
     for entry, manifest, n, low, high in zip(entries, manifests, counts.tolist(), lo.tolist(),
                                              hi.tolist(), strict=True):

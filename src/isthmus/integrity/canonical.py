@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import re
 import struct
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from isthmus.integrity.errors import CanonicalFormError
 from isthmus.model import SampleBatch
@@ -117,18 +119,24 @@ class BatchHeader:
 
 
 def _header_bytes(header: BatchHeader, count: int) -> bytes:
-    gateway = _check_name(header.gateway_id, "gateway_id")
-    source = _check_name(header.source, "source")
+    return _names_bytes(header.gateway_id, header.source) + _COUNTS.pack(header.seq, count)
+
+
+@functools.lru_cache(maxsize=4096)  # the same few (gateway, source) pairs, batch after batch
+def _names_bytes(gateway_id: str, source: str) -> bytes:
+    """The header up to seq: preamble, gateway id and source, each with its length."""
+    gateway = _check_name(gateway_id, "gateway_id")
+    source_bytes = _check_name(source, "source")
     return b"".join([_PREAMBLE.pack(MAGIC, VERSION, 0), _LENGTH.pack(len(gateway)), gateway,
-                     _LENGTH.pack(len(source)), source, _COUNTS.pack(header.seq, count)])
+                     _LENGTH.pack(len(source_bytes)), source_bytes])
 
 
 def _column_buffers(batch: SampleBatch) -> list[memoryview]:
     """The five columns' bytes (contiguous little-endian arrays, no copy when a column already
     has its wire type) in encoding order, every NaN value written as the canonical NaN."""
     values = np.ascontiguousarray(batch.value, dtype="<f8").view("<u8")
-    nan = np.isnan(batch.value)
-    if nan.any():
+    if has_nan(batch.value):
+        nan = np.isnan(batch.value)
         values = values.copy()
         values[nan] = CANONICAL_NAN
     return [np.ascontiguousarray(batch.tag_id, dtype="<i4").data,
@@ -136,6 +144,11 @@ def _column_buffers(batch: SampleBatch) -> list[memoryview]:
             values.data,
             np.ascontiguousarray(batch.quality, dtype="<u4").data,
             np.ascontiguousarray(batch.ts_gateway, dtype="<i8").data]
+
+
+def has_nan(values: npt.NDArray[np.float64]) -> bool:
+    """True if any value is NaN (NaN wins np.maximum: one pass, no temporary array)."""
+    return len(values) > 0 and math.isnan(np.maximum.reduce(values))
 
 
 def encode_batch(header: BatchHeader, batch: SampleBatch) -> bytes:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 
 from isthmus.integrity.canonical import (
     BatchHeader,
@@ -60,17 +59,27 @@ class SignedBatch:
     batch: SampleBatch
     signature: bytes | None
 
-    @cached_property
+    @property
     def payload(self) -> bytes:
-        """The canonical bytes: the Merkle log leaf."""
-        return encode_batch(self.header, self.batch)
+        """The canonical bytes: the Merkle log leaf (built once, on first use)."""
+        cached: bytes | None = self.__dict__.get("_payload")
+        if cached is None:
+            cached = encode_batch(self.header, self.batch)
+            object.__setattr__(self, "_payload", cached)
+        return cached
 
-    @cached_property
+    @property
     def digest(self) -> bytes:
-        """SHA-256(0x00 ‖ canonical bytes): the leaf hash, which the signature covers."""
-        if "payload" in self.__dict__:  # the canonical bytes were asked for already
-            return leaf_hash(self.payload)
-        return batch_leaf_hash(self.header, self.batch)
+        """SHA-256(0x00 ‖ canonical bytes): the leaf hash, which the signature covers
+        (computed once, on first use, from the canonical bytes if they were asked for
+        already, else streamed from the columns)."""
+        cached: bytes | None = self.__dict__.get("_digest")
+        if cached is None:
+            payload = self.__dict__.get("_payload")
+            cached = (batch_leaf_hash(self.header, self.batch) if payload is None
+                      else leaf_hash(payload))
+            object.__setattr__(self, "_digest", cached)
+        return cached
 
     def leaf_hash(self) -> bytes:
         """The Merkle log leaf hash of this batch: SHA-256(0x00 ‖ canonical bytes)."""
@@ -87,8 +96,8 @@ def sign_batch(identity: GatewayIdentity, header: BatchHeader, batch: SampleBatc
         raise EnvelopeError(
             f"gateway {identity.gateway_id!r} cannot sign a batch of gateway {header.gateway_id!r}"
         )
-    unsigned = SignedBatch(header, batch, None)
-    return SignedBatch(header, batch, identity.sign(unsigned.signed_message()))
+    return SignedBatch(header, batch,
+                       identity.sign(signed_message(batch_leaf_hash(header, batch))))
 
 
 def keyring(verifier_keys: Iterable[str | NoteVerifier]) -> dict[str, NoteVerifier]:

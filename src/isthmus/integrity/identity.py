@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 from isthmus.integrity.errors import IdentityError, KeyPermissionError, VerifierKeyError
 from isthmus.integrity.note import NoteSigner, NoteVerifier, check_key_name
+from isthmus.integrity.recent import RecentBatches
 
 __all__ = ["KEY_FILE", "VKEY_FILE", "GatewayIdentity"]
 
@@ -40,6 +41,8 @@ class GatewayIdentity:
         except VerifierKeyError as exc:
             raise IdentityError(f"gateway id {gateway_id!r} cannot name a key: {exc}") from None
         self._signer = NoteSigner(gateway_id, private_key)
+        #: What this gateway's batch signer signed, for its own historian sink (recent.py).
+        self.recent_batches = RecentBatches()
 
     @classmethod
     def generate(cls, gateway_id: str) -> GatewayIdentity:

@@ -22,13 +22,18 @@ import numpy as np
 
 from isthmus.historian import LedgerHistorian
 from isthmus.historian.ledger import LeafEntry
-from isthmus.integrity.canonical import BatchHeader
+from isthmus.integrity.canonical import BatchHeader, batch_leaf_hash, signed_message
 from isthmus.integrity.checkpoint import Checkpoint
-from isthmus.integrity.envelope import SequenceTracker, SignedBatch, sign_batch, verify_batch
+from isthmus.integrity.envelope import SequenceTracker, SignedBatch, verify_batch
 from isthmus.integrity.errors import CanonicalFormError, IntegrityError, UnsignedBatchError
 from isthmus.integrity.hashing import HASH_SIZE, leaf_hash
 from isthmus.integrity.identity import GatewayIdentity
 from isthmus.integrity.note import NoteVerifier
+from isthmus.integrity.order import (
+    in_ledger_order,
+    is_in_ledger_order,
+    sort_into_ledger_order,
+)
 from isthmus.integrity.policy import PolicyEntry, decode_entry, encode_entry, source_of
 from isthmus.integrity.store import MemoryLeafStore
 from isthmus.integrity.tree import MerkleLog
@@ -36,6 +41,7 @@ from isthmus.model import SampleBatch, now_ns
 
 __all__ = [
     "Admission",
+    "AdmittedBatch",
     "BatchSigner",
     "Ledger",
     "LedgerError",
@@ -62,38 +68,47 @@ class SignedSampleBatch(SampleBatch):
         return SignedBatch(self.header, plain, self.signature)
 
 
-def in_ledger_order(batch: SampleBatch) -> SampleBatch:
-    """The batch stably sorted by (tag id, source time): the order the ledger signs and the
-    historian stores, so that stored blocks reproduce the signed bytes."""
-    return batch.take(np.lexsort((batch.ts, batch.tag_id)))
-
-
-def is_in_ledger_order(batch: SampleBatch) -> bool:
-    tag, ts = batch.tag_id, batch.ts
-    if len(tag) < 2:
-        return True
-    ascending = (tag[1:] > tag[:-1]) | ((tag[1:] == tag[:-1]) & (ts[1:] >= ts[:-1]))
-    return bool(ascending.all())
-
-
 class BatchSigner:
     """Signs the gateway's batches: one sequence per source, continuing after `positions`
-    (the last sequence number the historian stored for each (gateway, source))."""
+    (the last sequence number the historian stored for each (gateway, source)). Each batch
+    is put in ledger order first: a batch already in it is kept as it is, but a source whose
+    batches were not is sorted without looking for the next `RECHECK` batches. What it signs
+    is remembered for the gateway's own historian sink (recent.py)."""
+
+    RECHECK = 64
 
     def __init__(self, identity: GatewayIdentity,
                  positions: Mapping[tuple[str, str], int] | None = None) -> None:
         self._identity = identity
         self._next = {source: seq + 1 for (gw, source), seq in (positions or {}).items()
                       if gw == identity.gateway_id}
+        self._unsorted: dict[str, int] = {}  # source → batches to sort before looking again
 
     def sign(self, source: str, batch: SampleBatch) -> SignedSampleBatch:
-        ordered = in_ledger_order(batch)
+        ordered = self._in_ledger_order(source, batch)
         header = BatchHeader(self._identity.gateway_id, source, self._next.get(source, 0))
-        signed = sign_batch(self._identity, header, ordered)
+        message = signed_message(batch_leaf_hash(header, ordered))  # as sign_batch does
+        signature = self._identity.sign(message)
+        self._identity.recent_batches.remember(message, signature)
         self._next[source] = header.seq + 1
-        assert signed.signature is not None
         return SignedSampleBatch(ordered.tag_id, ordered.ts, ordered.value, ordered.quality,
-                                 ordered.ts_gateway, header, signed.signature)
+                                 ordered.ts_gateway, header, signature)
+
+    def _in_ledger_order(self, source: str, batch: SampleBatch) -> SampleBatch:
+        skip = self._unsorted.get(source, 0)
+        if skip:  # sorting a batch that happens to be in order changes nothing
+            self._unsorted[source] = skip - 1
+            return sort_into_ledger_order(batch)
+        if is_in_ledger_order(batch):
+            return batch
+        self._unsorted[source] = self.RECHECK
+        return sort_into_ledger_order(batch)
+
+
+@dataclass(frozen=True, eq=False)
+class AdmittedBatch(SignedBatch):
+    """A batch `Ledger.admit` accepted: signature, ledger order and sequence checked (so the
+    historian need not check its order again when it stores it)."""
 
 
 @dataclass(slots=True)
@@ -162,26 +177,38 @@ class Ledger:
 
     def admit(self, batches: Sequence[SampleBatch]) -> Admission:
         """Verify each batch (signature, ledger order, then sequence) in arrival order; the
-        sequence tracker records the accepted ones. Batches signed with this ledger's own key
-        are checked by signing again (`verify_batch(signer=…)`); others with their key."""
+        sequence tracker records the accepted ones. A batch this gateway's `BatchSigner` just
+        ordered and signed is recognised by its re-derived message and signature
+        (recent.py); others are checked in full: with this ledger's own key by signing again
+        (`verify_batch(signer=…)`), with their gateway's public key otherwise."""
         result = Admission()
+        recent, tracker = self._identity.recent_batches, self.tracker
         for batch in batches:
             try:
                 if not isinstance(batch, SignedSampleBatch):
                     raise UnsignedBatchError(f"batch of {len(batch)} samples carries no "
                                              "signature")
-                signed = batch.envelope()
-                verify_batch(signed, self.keys, signer=self._identity.signer)
-                if not is_in_ledger_order(batch):
-                    raise CanonicalFormError(
-                        f"batch {batch.header.seq} of {batch.header.gateway_id}/"
-                        f"{batch.header.source} is not sorted by (tag id, time)")
-                self.tracker.accept(batch.header)
+                header = batch.header
+                # the columns, not copies; handed out only if every check below passes
+                signed = AdmittedBatch(header, batch, batch.signature)
+                # the message is re-derived from the samples (their leaf hash) either way
+                if not recent.recall(signed.signed_message(), batch.signature):
+                    self._check(signed, batch)
+                tracker.accept(header)
             except IntegrityError as exc:
                 result.refused.append((batch, exc))
             else:
                 result.accepted.append(signed)
         return result
+
+    def _check(self, signed: SignedBatch, batch: SampleBatch) -> None:
+        """Verify a batch this gateway's signer did not just sign: its signature, then its
+        ledger order."""
+        verify_batch(signed, self.keys, signer=self._identity.signer)
+        if not is_in_ledger_order(batch):
+            header = signed.header
+            raise CanonicalFormError(f"batch {header.seq} of {header.gateway_id}/"
+                                     f"{header.source} is not sorted by (tag id, time)")
 
     def store(self, accepted: Sequence[SignedBatch]) -> range:
         """Append verified batches as leaves and write them to the historian in one
@@ -192,15 +219,14 @@ class Ledger:
     def _store(self, accepted: Sequence[SignedBatch]) -> range:
         start = self.log.size
         entries = []
-        for offset, signed in enumerate(accepted):
-            assert signed.signature is not None
-            entries.append(LeafEntry(start + offset, signed.leaf_hash(), signed.header.gateway_id,
-                                     signed.header.source, signed.header.seq, signed.signature,
-                                     signed.batch))
+        for index, signed in enumerate(accepted, start):
+            header, signature = signed.header, signed.signature
+            assert signature is not None
+            entries.append(LeafEntry(index, signed.digest, header.gateway_id, header.source,
+                                     header.seq, signature, signed.batch,
+                                     in_order=isinstance(signed, AdmittedBatch)))
         self._historian.write_leaves(entries)
-        for entry in entries:
-            self.log.append_hash(entry.leaf_hash)
-        return range(start, self.log.size)
+        return self.log.extend_hashes([entry.leaf_hash for entry in entries])
 
     def checkpoint_due(self) -> bool:
         unsigned = self.log.size - max(self._signed_size, 0)

@@ -21,10 +21,14 @@ class GrowingHashArray:
 
     def __init__(self, initial: HashArray | None = None) -> None:
         n = 0 if initial is None else len(initial)
-        self._data = np.empty((max(16, 2 * n), HASH_SIZE), dtype=np.uint8)
+        self._set_data(np.empty((max(16, 2 * n), HASH_SIZE), dtype=np.uint8))
         if initial is not None:
             self._data[:n] = initial
         self._len = n
+
+    def _set_data(self, data: HashArray) -> None:
+        self._data = data
+        self._bytes = data.data.cast("B")  # appends one hash without a numpy call
 
     def __len__(self) -> int:
         return self._len
@@ -34,11 +38,15 @@ class GrowingHashArray:
         if need > len(self._data):
             grown = np.empty((max(need, 2 * len(self._data)), HASH_SIZE), dtype=np.uint8)
             grown[: self._len] = self._data[: self._len]
-            self._data = grown
+            self._set_data(grown)
 
     def append(self, value: bytes) -> None:
+        """Add one 32-byte hash."""
+        if len(value) != HASH_SIZE:
+            raise TreeError(f"a hash row is {HASH_SIZE} bytes, not {len(value)}")
         self._reserve(1)
-        self._data[self._len] = np.frombuffer(value, dtype=np.uint8)
+        at = self._len * HASH_SIZE
+        self._bytes[at : at + HASH_SIZE] = value
         self._len += 1
 
     def extend(self, rows: HashArray) -> None:

@@ -16,6 +16,7 @@ from isthmus.integrity import proofs
 from isthmus.integrity.errors import TreeError
 from isthmus.integrity.hashing import (
     EMPTY_ROOT,
+    HASH_SIZE,
     HashArray,
     check_hash,
     hash_level,
@@ -105,6 +106,16 @@ class MerkleLog:
         self._store.append(_row(h))
         self._add(h)
         return index
+
+    def extend_hashes(self, leaves: Sequence[bytes]) -> range:
+        """Add many leaves by their leaf hashes (one store append); return their range."""
+        start = self.size
+        hashes = [check_hash(h, "leaf hash") for h in leaves]
+        if hashes:
+            self._store.append(np.frombuffer(b"".join(hashes), np.uint8).reshape(-1, HASH_SIZE))
+        for h in hashes:
+            self._add(h)
+        return range(start, self.size)
 
     def extend(self, leaves: Sequence[bytes]) -> range:
         """Add many leaves (their data) at once; return their index range."""
