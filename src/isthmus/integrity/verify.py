@@ -18,6 +18,10 @@ Policy leaves (integrity/policy.py) are checked first: samples before the newest
 retention cutoff that are gone are reported as *retention*, not as tampering; a retention
 record without a signed entry is a *policy* failure; a tag whose path differs from the last
 signed tag map is *renamed*.
+
+Last, the 1-minute and 1-hour rollups are recomputed from the raw samples (integrity/
+rollups.py): a stored rollup row that differs is *rollup*, unless its bucket overlaps samples
+already reported above (their rollups differ because the samples do).
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from isthmus.historian import HistorianError, LedgerHistorian
 from isthmus.historian.ledger import LeafRow
+from isthmus.historian.query import BlockSource
 from isthmus.integrity.alignment import (
     Conflict,
     Run,
@@ -47,6 +52,7 @@ from isthmus.integrity.errors import IntegrityError
 from isthmus.integrity.hashing import leaf_hash
 from isthmus.integrity.note import NoteVerifier
 from isthmus.integrity.policy import PolicyEntry, decode_entry, source_of
+from isthmus.integrity.rollups import RollupMismatch, rollup_mismatches
 from isthmus.integrity.store import MemoryLeafStore
 from isthmus.integrity.tree import MerkleLog
 from isthmus.model import SampleBatch
@@ -55,7 +61,9 @@ __all__ = ["FAILURE_KINDS", "Finding", "VerifyReport", "verify_ledger"]
 
 #: Finding kinds that make verification fail; "retention" does not.
 FAILURE_KINDS = frozenset({"altered", "deleted", "inserted", "reordered", "unsigned", "leaf",
-                           "checkpoint", "policy", "renamed"})
+                           "checkpoint", "policy", "renamed", "rollup"})
+#: kinds that change samples (so that their rollups differ too)
+_SAMPLE_KINDS = frozenset({"altered", "deleted", "inserted", "reordered", "unsigned", "leaf"})
 _NO_HASH = b"\xff" * 32  # stands for a leaf that cannot be recomputed: matches no root
 
 
@@ -166,6 +174,7 @@ class _Verifier:
         self.settle_conflicts()
         self.check_unledgered()
         self.check_checkpoints()
+        self.check_rollups()
         return self.report
 
     def check_blocks(self, blocks: list[tuple[Any, ...]], rows: list[LeafRow]) -> None:
@@ -384,6 +393,32 @@ class _Verifier:
                      else f"in leaf {stream.tx}, which does not exist")
             self.note("inserted", stream.tx, stream.tag_id, int(ts.min()), int(ts.max()), b - a,
                       f"{b - a} samples not signed in any leaf, {where}")
+
+    # --- rollups -----------------------------------------------------------------------------
+    def check_rollups(self) -> None:
+        """Report rollup rows that the raw samples do not give, where no sample finding
+        explains them (a sample finding without a time span, such as a deleted leaf record
+        with its blocks, leaves the rollups unjudged)."""
+        reported = [f for f in self.report.findings if f.kind in _SAMPLE_KINDS]
+        if any(f.start_ns is None for f in reported):
+            return
+        if not all(hasattr(self.h, m) for m in ("select_blocks", "select_rollups")):
+            return                           # a historian without rollups
+        source = cast(BlockSource, self.h)   # both ledger historians are block stores
+        for mismatch in rollup_mismatches(source, sorted(self.names)):
+            if not any(self._overlaps(f, mismatch) for f in reported):
+                end = mismatch.bucket + mismatch.level_ns - 1
+                self.note("rollup", None, mismatch.tag_id, mismatch.bucket, end, 0,
+                          f"{mismatch.level_ns // 60_000_000_000}-minute rollup: "
+                          f"{mismatch.detail}")
+
+    def _overlaps(self, finding: Finding, mismatch: RollupMismatch) -> bool:
+        tag = self.names.get(mismatch.tag_id)
+        if finding.tag is not None and finding.tag != tag:
+            return False
+        lo = finding.start_ns if finding.start_ns is not None else -(2**63)
+        hi = finding.end_ns if finding.end_ns is not None else 2**63 - 1
+        return lo < mismatch.bucket + mismatch.level_ns and hi >= mismatch.bucket
 
     # --- outside the leaves -----------------------------------------------------------------
     def check_unledgered(self) -> None:
