@@ -76,8 +76,8 @@ def _compare(tag_id: int, level: int, want: BucketStats,
 
 
 def _differences(want: BucketStats, i: int, have: BucketStats, j: int) -> str:
-    changed = [f"{name} {getattr(have, name)[j]!r} (raw: {getattr(want, name)[i]!r})"
+    changed = [f"{name} {getattr(have, name)[j].item()!r} (raw: {getattr(want, name)[i].item()!r})"
                for name in _EXACT if getattr(have, name)[j] != getattr(want, name)[i]]
     if not np.isclose(have.sum[j], want.sum[i], rtol=1e-9, atol=1e-12):
-        changed.append(f"sum {have.sum[j]!r} (raw: {want.sum[i]!r})")
+        changed.append(f"sum {have.sum[j].item()!r} (raw: {want.sum[i].item()!r})")
     return "stored " + ", ".join(changed) if changed else ""
