@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from isthmus.historian import HistorianError, LedgerHistorian
-from isthmus.integrity.canonical import BatchHeader, has_nan
+from isthmus.historian.ledger import has_nan
+from isthmus.integrity.canonical import BatchHeader
 from isthmus.integrity.envelope import sign_batch
 from isthmus.integrity.errors import (
     BadSignatureError,

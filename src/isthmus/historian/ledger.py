@@ -34,6 +34,7 @@ __all__ = [
     "LeafRow",
     "LeafWrite",
     "blocks_of_leaves",
+    "has_nan",
     "plan_leaves",
     "read_manifest",
     "run_checksums",
@@ -54,10 +55,16 @@ _K = [np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB1
 _SHIFT = {k: np.uint64(k) for k in (29, 31, 32)}
 
 
+def has_nan(values: npt.NDArray[np.float64]) -> bool:
+    """True if any value is NaN (NaN wins np.maximum: one pass, no temporary array)."""
+    return len(values) > 0 and math.isnan(np.maximum.reduce(values))
+
+
 def value_bits(value: npt.NDArray[np.float64]) -> npt.NDArray[np.uint64]:
-    """The float64 values as uint64 bits, every NaN as the canonical NaN."""
+    """The float64 values as uint64 bits, every NaN as the canonical NaN (the checksums and
+    the canonical batch encoding both write values so)."""
     bits = np.ascontiguousarray(value, "<f8").view("<u8")
-    if len(value) and math.isnan(np.maximum.reduce(value)):  # NaN wins np.maximum
+    if has_nan(value):
         bits = bits.copy()
         bits[np.isnan(value)] = _CANONICAL_NAN
     return bits.astype(np.uint64, copy=False)

@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import math
 import re
 import struct
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from isthmus.historian.ledger import value_bits
 from isthmus.integrity.errors import CanonicalFormError
 from isthmus.model import SampleBatch
 
@@ -134,21 +133,11 @@ def _names_bytes(gateway_id: str, source: str) -> bytes:
 def _column_buffers(batch: SampleBatch) -> list[memoryview]:
     """The five columns' bytes (contiguous little-endian arrays, no copy when a column already
     has its wire type) in encoding order, every NaN value written as the canonical NaN."""
-    values = np.ascontiguousarray(batch.value, dtype="<f8").view("<u8")
-    if has_nan(batch.value):
-        nan = np.isnan(batch.value)
-        values = values.copy()
-        values[nan] = CANONICAL_NAN
     return [np.ascontiguousarray(batch.tag_id, dtype="<i4").data,
             np.ascontiguousarray(batch.ts, dtype="<i8").data,
-            values.data,
+            np.ascontiguousarray(value_bits(batch.value), dtype="<u8").data,
             np.ascontiguousarray(batch.quality, dtype="<u4").data,
             np.ascontiguousarray(batch.ts_gateway, dtype="<i8").data]
-
-
-def has_nan(values: npt.NDArray[np.float64]) -> bool:
-    """True if any value is NaN (NaN wins np.maximum: one pass, no temporary array)."""
-    return len(values) > 0 and math.isnan(np.maximum.reduce(values))
 
 
 def encode_batch(header: BatchHeader, batch: SampleBatch) -> bytes:
