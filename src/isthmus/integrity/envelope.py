@@ -42,6 +42,7 @@ from isthmus.model import SampleBatch
 __all__ = [
     "SequenceTracker",
     "SignedBatch",
+    "batch_signature",
     "keyring",
     "sign_batch",
     "verify_batch",
@@ -92,12 +93,19 @@ class SignedBatch:
 
 def sign_batch(identity: GatewayIdentity, header: BatchHeader, batch: SampleBatch) -> SignedBatch:
     """Sign `batch` under `header` with the gateway's key (the header must name that gateway)."""
+    return SignedBatch(header, batch, batch_signature(identity, header, batch)[1])
+
+
+def batch_signature(identity: GatewayIdentity, header: BatchHeader,
+                    batch: SampleBatch) -> tuple[bytes, bytes]:
+    """(the version-2 signed message of `batch` under `header`, its signature by the gateway's
+    key); the header must name that gateway."""
     if header.gateway_id != identity.gateway_id:
         raise EnvelopeError(
             f"gateway {identity.gateway_id!r} cannot sign a batch of gateway {header.gateway_id!r}"
         )
-    return SignedBatch(header, batch,
-                       identity.sign(signed_message(batch_leaf_hash(header, batch))))
+    message = signed_message(batch_leaf_hash(header, batch))
+    return message, identity.sign(message)
 
 
 def keyring(verifier_keys: Iterable[str | NoteVerifier]) -> dict[str, NoteVerifier]:

@@ -30,9 +30,9 @@ from isthmus.integrity.checkpoint import Checkpoint
 from isthmus.integrity.envelope import SignedBatch, keyring, verify_batch
 from isthmus.integrity.errors import IntegrityError
 from isthmus.integrity.hashing import leaf_hash
-from isthmus.integrity.ledger import log_of_hashes
+from isthmus.integrity.ledger import last_tag_map_row, log_of_hashes
 from isthmus.integrity.note import NoteVerifier
-from isthmus.integrity.policy import decode_entry, source_of
+from isthmus.integrity.policy import decode_entry
 from isthmus.integrity.proofs import verify_consistency, verify_inclusion
 from isthmus.integrity.tree import MerkleLog
 
@@ -107,16 +107,15 @@ def _locate(historian: LedgerHistorian, tag_id: int, tag: str, at_ns: int) -> tu
     return best
 
 
-def _tag_map_row(historian: LedgerHistorian, gateway_id: str, tag_id: int, before: int,
-                 page: int = 2000) -> LeafRow | None:
-    """The newest tag-map policy leaf of `gateway_id` before leaf `before` that names
-    `tag_id` (None if there is none)."""
-    for stop in range(before, 0, -page):
-        for row in reversed(historian.ledger_leaves(max(stop - page, 0), stop)):
-            if row.source == source_of("tags") and row.gateway_id == gateway_id:
-                tags = decode_entry(row.manifest).body["tags"]
-                return row if any(int(i) == tag_id for i, _ in tags) else None
-    return None
+def _tag_map_row(historian: LedgerHistorian, gateway_id: str, tag_id: int,
+                 before: int) -> LeafRow | None:
+    """The newest tag-map policy leaf of `gateway_id` before leaf `before`, if it names
+    `tag_id` (None otherwise)."""
+    row = last_tag_map_row(historian, gateway_id, before)
+    if row is None:
+        return None
+    tags = decode_entry(row.manifest).body["tags"]
+    return row if any(int(i) == tag_id for i, _ in tags) else None
 
 
 def _tag_map_evidence(historian: LedgerHistorian, log: MerkleLog, row: LeafRow | None,

@@ -21,10 +21,15 @@ from typing import Any
 import numpy as np
 
 from isthmus.historian import LedgerHistorian
-from isthmus.historian.ledger import LeafEntry
-from isthmus.integrity.canonical import BatchHeader, batch_leaf_hash, signed_message
+from isthmus.historian.ledger import LeafEntry, LeafRow
+from isthmus.integrity.canonical import BatchHeader
 from isthmus.integrity.checkpoint import Checkpoint
-from isthmus.integrity.envelope import SequenceTracker, SignedBatch, verify_batch
+from isthmus.integrity.envelope import (
+    SequenceTracker,
+    SignedBatch,
+    batch_signature,
+    verify_batch,
+)
 from isthmus.integrity.errors import CanonicalFormError, IntegrityError, UnsignedBatchError
 from isthmus.integrity.hashing import HASH_SIZE, leaf_hash
 from isthmus.integrity.identity import GatewayIdentity
@@ -48,6 +53,7 @@ __all__ = [
     "SignedSampleBatch",
     "in_ledger_order",
     "is_in_ledger_order",
+    "last_tag_map_row",
     "log_of_hashes",
 ]
 
@@ -66,6 +72,17 @@ class SignedSampleBatch(SampleBatch):
     def envelope(self) -> SignedBatch:
         plain = SampleBatch(self.tag_id, self.ts, self.value, self.quality, self.ts_gateway)
         return SignedBatch(self.header, plain, self.signature)
+
+
+def last_tag_map_row(historian: LedgerHistorian, gateway_id: str, before: int,
+                     page: int = 2000) -> LeafRow | None:
+    """The newest tag-map policy leaf of `gateway_id` before leaf `before`, read back page by
+    page from there (None if there is none)."""
+    for stop in range(before, 0, -page):
+        for row in reversed(historian.ledger_leaves(max(stop - page, 0), stop)):
+            if row.source == source_of("tags") and row.gateway_id == gateway_id:
+                return row
+    return None
 
 
 class BatchSigner:
@@ -87,8 +104,7 @@ class BatchSigner:
     def sign(self, source: str, batch: SampleBatch) -> SignedSampleBatch:
         ordered = self._in_ledger_order(source, batch)
         header = BatchHeader(self._identity.gateway_id, source, self._next.get(source, 0))
-        message = signed_message(batch_leaf_hash(header, ordered))  # as sign_batch does
-        signature = self._identity.sign(message)
+        message, signature = batch_signature(self._identity, header, ordered)
         self._identity.recent_batches.remember(message, signature)
         self._next[source] = header.seq + 1
         return SignedSampleBatch(ordered.tag_id, ordered.ts, ordered.value, ordered.quality,
@@ -266,16 +282,15 @@ class Ledger:
         self._signed_tags = tags
         return index
 
-    def _last_tag_map(self, page: int = 2000) -> list[list[Any]] | None:
-        """The newest tag map this gateway signed, read back page by page from the end."""
+    def _last_tag_map(self) -> list[list[Any]] | None:
+        """The newest tag map this gateway signed."""
         if (self.gateway_id, source_of("tags")) not in self.tracker.positions():
             return None
-        for stop in range(self.log.size, 0, -page):
-            for row in reversed(self._historian.ledger_leaves(max(stop - page, 0), stop)):
-                if row.source == source_of("tags") and row.gateway_id == self.gateway_id:
-                    tags: list[list[Any]] = decode_entry(row.manifest).body["tags"]
-                    return tags
-        return None
+        row = last_tag_map_row(self._historian, self.gateway_id, self.log.size)
+        if row is None:
+            return None
+        tags: list[list[Any]] = decode_entry(row.manifest).body["tags"]
+        return tags
 
     def checkpoint(self) -> str | None:
         """Sign and store a tree head for the current log; None when nothing new to sign."""
